@@ -1,0 +1,281 @@
+//! The authorization request: the URL the browser is sent to for login
+//! (`build_authorize_url`).
+
+use url::Url;
+
+use crate::config::Protocol;
+use crate::error::{Error, Result};
+use crate::pkce::{CodeChallengeMethod, check_verifier_form};
+use crate::secret::{Nonce, State};
+
+/// Default scope under OpenID Connect.
+pub const DEFAULT_OIDC_SCOPE: &str = "openid profile email phone address";
+/// Default scope under plain OAuth 2.0.
+pub const DEFAULT_OAUTH_SCOPE: &str = "user";
+
+/// How the provider returns the authorization response (OAuth 2.0 Multiple
+/// Response Type Encoding Practices; Form Post Response Mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// In the redirect URI's query string.
+    Query,
+    /// In the redirect URI's fragment.
+    Fragment,
+    /// As an auto-submitted HTML form POST to the redirect URI.
+    FormPost,
+}
+
+impl ResponseMode {
+    /// `query`, `fragment` or `form_post`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::Fragment => "fragment",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+}
+
+impl std::str::FromStr for ResponseMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "query" => Ok(ResponseMode::Query),
+            "fragment" => Ok(ResponseMode::Fragment),
+            "form_post" => Ok(ResponseMode::FormPost),
+            other => Err(Error::input(format!(
+                "unknown response_mode {other:?} (query, fragment or form_post)"
+            ))),
+        }
+    }
+}
+
+/// The response types the seed documents for OpenID Connect.
+const OIDC_RESPONSE_TYPES: [&str; 7] = [
+    "code",
+    "code id_token token",
+    "code id_token",
+    "code token",
+    "id_token token",
+    "id_token",
+    "none",
+];
+
+/// Optional parameters of `build_authorize_url`. Everything left unset takes
+/// the Python SDK's default (fixed where the Python SDK was unsafe: state and
+/// nonce come from the OS CSPRNG).
+///
+/// ```
+/// use authing_oidc::{AuthorizeParams, ResponseMode};
+/// let params = AuthorizeParams::new()
+///     .scope("openid profile offline_access")
+///     .response_mode(ResponseMode::FormPost);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct AuthorizeParams {
+    /// Callback URL; defaults to the configured `redirect_uri`.
+    pub redirect_uri: Option<String>,
+    /// Defaults to `code`.
+    pub response_type: Option<String>,
+    /// Omitted unless given.
+    pub response_mode: Option<ResponseMode>,
+    /// Generated when not given.
+    pub state: Option<String>,
+    /// Generated when not given (OIDC only).
+    pub nonce: Option<String>,
+    /// Defaults to `openid profile email phone address` (OIDC) or `user` (OAuth).
+    pub scope: Option<String>,
+    /// `consent` is added when the scope holds `offline_access` and no prompt is set.
+    pub prompt: Option<String>,
+    /// A PKCE challenge; see [`crate::pkce`].
+    pub code_challenge: Option<String>,
+    /// The challenge's method; `S256` when a challenge is given without one.
+    pub code_challenge_method: Option<CodeChallengeMethod>,
+    /// `max_age` in seconds (OIDC Core §3.1.2.1).
+    pub max_age: Option<u64>,
+    /// Further parameters, appended as given (e.g. `login_hint`, `ui_locales`).
+    pub extra: Vec<(String, String)>,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+            self.$name = Some(value.into());
+            self
+        }
+    };
+}
+
+impl AuthorizeParams {
+    /// All defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    setter!(/// Sets `redirect_uri`.
+        redirect_uri: String);
+    setter!(/// Sets `response_type`.
+        response_type: String);
+    setter!(/// Sets `response_mode`.
+        response_mode: ResponseMode);
+    setter!(/// Sets `state`.
+        state: String);
+    setter!(/// Sets `nonce`.
+        nonce: String);
+    setter!(/// Sets `scope`.
+        scope: String);
+    setter!(/// Sets `prompt`.
+        prompt: String);
+    setter!(/// Sets `code_challenge`.
+        code_challenge: String);
+    setter!(/// Sets `code_challenge_method`.
+        code_challenge_method: CodeChallengeMethod);
+    setter!(/// Sets `max_age`.
+        max_age: u64);
+
+    /// Adds a further parameter.
+    pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// A built authorization URL with the state and nonce it carries (generated
+/// ones included), so the callback can be checked against them.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct AuthorizeUrl {
+    /// The URL to send the browser to.
+    pub url: Url,
+    /// The `state` in the URL (SAML and CAS URLs carry none).
+    pub state: Option<State>,
+    /// The `nonce` in the URL (OIDC only).
+    pub nonce: Option<Nonce>,
+}
+
+impl AuthorizeUrl {
+    /// The URL as a string.
+    pub fn as_str(&self) -> &str {
+        self.url.as_str()
+    }
+}
+
+impl std::fmt::Debug for AuthorizeUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The query holds state and nonce; show where it points only.
+        f.debug_struct("AuthorizeUrl")
+            .field("endpoint", &crate::http::endpoint_label(&self.url))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the URL builder needs from the client's configuration.
+pub(crate) struct AuthorizeContext<'a> {
+    pub(crate) protocol: Protocol,
+    pub(crate) app_id: &'a str,
+    pub(crate) endpoint: Url,
+    pub(crate) default_redirect_uri: Option<&'a Url>,
+}
+
+/// Builds an OIDC or OAuth authorization URL. (SAML and CAS URLs are built by
+/// the client: they carry no protocol parameters.)
+pub(crate) fn build(ctx: AuthorizeContext<'_>, p: AuthorizeParams) -> Result<AuthorizeUrl> {
+    let oidc = ctx.protocol == Protocol::Oidc;
+    let redirect_uri = match (&p.redirect_uri, ctx.default_redirect_uri) {
+        (Some(r), _) => {
+            Url::parse(r).map_err(|e| Error::input(format!("redirect_uri {r:?} is not a URL: {e}")))?;
+            r.clone()
+        }
+        (None, Some(d)) => d.to_string(),
+        (None, None) => {
+            return Err(Error::config(
+                "no redirect_uri: configure one or pass it to build_authorize_url",
+            ));
+        }
+    };
+    let response_type = p.response_type.clone().unwrap_or_else(|| "code".to_owned());
+    let allowed = if oidc {
+        &OIDC_RESPONSE_TYPES[..]
+    } else {
+        &["code", "token"][..]
+    };
+    if !allowed.contains(&response_type.as_str()) {
+        return Err(Error::input(format!(
+            "response_type {response_type:?} is not one of {allowed:?}"
+        )));
+    }
+    let scope = p.scope.clone().unwrap_or_else(|| {
+        if oidc {
+            DEFAULT_OIDC_SCOPE
+        } else {
+            DEFAULT_OAUTH_SCOPE
+        }
+        .to_owned()
+    });
+    if scope.split_whitespace().next().is_none() {
+        return Err(Error::input("scope is empty"));
+    }
+    let state = match p.state {
+        Some(s) if s.is_empty() => return Err(Error::input("state is empty")),
+        Some(s) => s,
+        None => crate::random::url_safe_token()?,
+    };
+    let nonce = if oidc {
+        Some(match p.nonce {
+            Some(n) if n.is_empty() => return Err(Error::input("nonce is empty")),
+            Some(n) => n,
+            None => crate::random::url_safe_token()?,
+        })
+    } else {
+        None
+    };
+    let prompt = p.prompt.clone().or_else(|| {
+        scope
+            .split_whitespace()
+            .any(|s| s == "offline_access")
+            .then(|| "consent".to_owned())
+    });
+    let challenge = match (&p.code_challenge, p.code_challenge_method) {
+        (Some(c), method) => {
+            check_verifier_form("code_challenge", c)?;
+            Some((c.clone(), method.unwrap_or_default()))
+        }
+        (None, Some(_)) => return Err(Error::input("code_challenge_method given without code_challenge")),
+        (None, None) => None,
+    };
+
+    let mut url = ctx.endpoint;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("client_id", ctx.app_id);
+        q.append_pair("redirect_uri", &redirect_uri);
+        q.append_pair("response_type", &response_type);
+        q.append_pair("scope", &scope);
+        q.append_pair("state", &state);
+        if let Some(n) = &nonce {
+            q.append_pair("nonce", n);
+        }
+        if let Some(m) = p.response_mode {
+            q.append_pair("response_mode", m.as_str());
+        }
+        if let Some(pr) = &prompt {
+            q.append_pair("prompt", pr);
+        }
+        if let Some((c, m)) = &challenge {
+            q.append_pair("code_challenge", c);
+            q.append_pair("code_challenge_method", m.as_str());
+        }
+        if let Some(max_age) = p.max_age {
+            q.append_pair("max_age", &max_age.to_string());
+        }
+        for (k, v) in &p.extra {
+            q.append_pair(k, v);
+        }
+    }
+    Ok(AuthorizeUrl {
+        url,
+        state: Some(State::new(state)),
+        nonce: nonce.map(Nonce::new),
+    })
+}

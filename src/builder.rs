@@ -1,0 +1,262 @@
+//! Building an [`AuthenticationClient`]: the Authing preset or discovery.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::client::{AuthenticationClient, Inner, Provider};
+use crate::config::{
+    AuthMethod, DEFAULT_LEEWAY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Protocol, SigningAlgorithm,
+    provider_url,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::http::{Http, default_client};
+use crate::secret::ClientSecret;
+
+/// Builds an [`AuthenticationClient`]; the Python SDK's
+/// `AuthenticationClientOptions`. Every option has the Python SDK's default
+/// (fixed where the Python SDK had none); everything is checked by
+/// [`build`](Self::build) or [`discover`](Self::discover), not at the first
+/// request.
+///
+/// ```
+/// use authing_oidc::{AuthenticationClient, AuthMethod};
+/// let client = AuthenticationClient::builder()
+///     .app_id("AUTHING_APP_ID")
+///     .secret("AUTHING_APP_SECRET")
+///     .app_host("https://sample-app.authing.cn")
+///     .redirect_uri("http://localhost:3000/callback")
+///     .token_endpoint_auth_method(AuthMethod::ClientSecretBasic)
+///     .build()?;
+/// # Ok::<(), authing_oidc::Error>(())
+/// ```
+#[derive(Default)]
+#[must_use]
+pub struct AuthenticationClientBuilder {
+    app_id: Option<String>,
+    secret: Option<ClientSecret>,
+    app_host: Option<String>,
+    redirect_uri: Option<String>,
+    protocol: Protocol,
+    token_auth: AuthMethod,
+    introspection_auth: AuthMethod,
+    revocation_auth: AuthMethod,
+    id_token_alg: Option<SigningAlgorithm>,
+    timeout: Option<Duration>,
+    max_response_bytes: Option<usize>,
+    http_client: Option<reqwest::Client>,
+    insecure_http: bool,
+    leeway: Option<Duration>,
+    trusted_audiences: Vec<String>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl std::fmt::Debug for AuthenticationClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthenticationClientBuilder")
+            .field("app_id", &self.app_id)
+            .field("secret", &self.secret)
+            .field("app_host", &self.app_host)
+            .field("protocol", &self.protocol)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthenticationClientBuilder {
+    /// The application's client id (`app_id`). Required.
+    pub fn app_id(mut self, app_id: impl Into<String>) -> Self {
+        self.app_id = Some(app_id.into());
+        self
+    }
+
+    /// The application's secret. Required unless every auth method is
+    /// [`AuthMethod::None`].
+    pub fn secret(mut self, secret: impl Into<ClientSecret>) -> Self {
+        self.secret = Some(secret.into());
+        self
+    }
+
+    /// The application's address, e.g. `https://sample-app.authing.cn` (a
+    /// trailing slash is tolerated). Selects the Authing preset.
+    pub fn app_host(mut self, app_host: impl Into<String>) -> Self {
+        self.app_host = Some(app_host.into());
+        self
+    }
+
+    /// The callback URL. Required for the code flow.
+    pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(redirect_uri.into());
+        self
+    }
+
+    /// `oidc` (default), `oauth`, `saml` or `cas`.
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Client authentication at the token endpoint; default `client_secret_post`.
+    pub fn token_endpoint_auth_method(mut self, m: AuthMethod) -> Self {
+        self.token_auth = m;
+        self
+    }
+
+    /// Client authentication at the introspection endpoint; default `client_secret_post`.
+    pub fn introspection_endpoint_auth_method(mut self, m: AuthMethod) -> Self {
+        self.introspection_auth = m;
+        self
+    }
+
+    /// Client authentication at the revocation endpoint; default `client_secret_post`.
+    pub fn revocation_endpoint_auth_method(mut self, m: AuthMethod) -> Self {
+        self.revocation_auth = m;
+        self
+    }
+
+    /// The one algorithm this application's id_tokens are signed with. Unset:
+    /// RS256 and HS256 for the Authing preset, the provider's advertised ones
+    /// (within the allow-list) with discovery.
+    pub fn id_token_signed_response_alg(mut self, alg: SigningAlgorithm) -> Self {
+        self.id_token_alg = Some(alg);
+        self
+    }
+
+    /// Request timeout; default 10 s. Applies to every request, also with a
+    /// caller-provided HTTP client.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Cap on a response body; default 1 MiB. A larger body is an error, so a
+    /// hostile server cannot exhaust memory.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = Some(bytes);
+        self
+    }
+
+    /// Use this HTTP client (its connection pool, proxy, TLS settings). It
+    /// should not follow redirects.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Clock leeway for `exp`, `nbf` and `auth_time` checks; default 60 s.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// Trust another audience in id_tokens besides this client (by default
+    /// none is trusted).
+    pub fn trust_audience(mut self, audience: impl Into<String>) -> Self {
+        self.trusted_audiences.push(audience.into());
+        self
+    }
+
+    /// The clock expiry is checked against; default the system clock. Tests
+    /// pass a [`crate::clock::ManualClock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// **Insecure.** Allows plain `http` to non-loopback hosts for the app
+    /// host, the issuer and every discovered endpoint. Tokens and secrets then
+    /// travel in clear text. Loopback hosts never need this.
+    pub fn insecure_allow_http(mut self) -> Self {
+        self.insecure_http = true;
+        self
+    }
+
+    /// Builds a client for an Authing application at `app_host`.
+    pub fn build(self) -> Result<AuthenticationClient> {
+        let raw = self
+            .app_host
+            .clone()
+            .ok_or_else(|| Error::config("app_host is required (or use discover with an issuer)"))?;
+        let mut app_host = provider_url("app_host", &raw, self.insecure_http)?;
+        if app_host.query().is_some() {
+            return Err(Error::config(format!("app_host {raw:?} must not have a query")));
+        }
+        let path = app_host.path().trim_end_matches('/').to_owned();
+        app_host.set_path(&path);
+        self.finish(Provider::Authing { app_host })
+    }
+
+    /// Builds a client for any OpenID Provider from its issuer, by OpenID
+    /// Connect Discovery. The document's `issuer` must equal `issuer` exactly.
+    pub async fn discover(self, issuer: &str) -> Result<AuthenticationClient> {
+        if self.app_host.is_some() {
+            return Err(Error::config("app_host and an issuer exclude each other"));
+        }
+        if self.protocol != Protocol::Oidc {
+            return Err(Error::config("a discovered provider speaks oidc only"));
+        }
+        let http = self.http()?;
+        let metadata = crate::discovery::fetch(&http, issuer, self.insecure_http).await?;
+        self.finish(Provider::Discovered(Box::new(metadata)))
+    }
+
+    fn http(&self) -> Result<Http> {
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let client = match &self.http_client {
+            Some(c) => c.clone(),
+            None => default_client(timeout)?,
+        };
+        Ok(Http::new(
+            client,
+            timeout,
+            self.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+        ))
+    }
+
+    fn finish(self, provider: Provider) -> Result<AuthenticationClient> {
+        let app_id = self.app_id.clone().unwrap_or_default();
+        if app_id.trim().is_empty() {
+            return Err(Error::config("app_id is required"));
+        }
+        let needs_secret = [self.token_auth, self.introspection_auth, self.revocation_auth]
+            .iter()
+            .any(|m| *m != AuthMethod::None)
+            || self.id_token_alg.is_some_and(SigningAlgorithm::is_symmetric);
+        if needs_secret && self.secret.is_none() {
+            return Err(Error::config(
+                "secret is required: an endpoint auth method other than none, or an HS* id_token \
+                 algorithm, is configured",
+            ));
+        }
+        let redirect_uri = match &self.redirect_uri {
+            Some(r) => Some(
+                Url::parse(r).map_err(|e| Error::config(format!("redirect_uri {r:?} is not a URL: {e}")))?,
+            ),
+            None => None,
+        };
+        let http = self.http()?;
+        let issuer = match &provider {
+            Provider::Authing { app_host } => format!("{}/oidc", app_host.as_str().trim_end_matches('/')),
+            Provider::Discovered(m) => m.issuer.clone(),
+        };
+        Ok(AuthenticationClient {
+            inner: Arc::new(Inner {
+                app_id,
+                secret: self.secret,
+                redirect_uri,
+                protocol: self.protocol,
+                token_auth: self.token_auth,
+                introspection_auth: self.introspection_auth,
+                revocation_auth: self.revocation_auth,
+                id_token_alg: self.id_token_alg,
+                leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY),
+                trusted_audiences: self.trusted_audiences,
+                issuer,
+                provider,
+                http,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            }),
+        })
+    }
+}

@@ -1,0 +1,544 @@
+//! The stateless [`AuthenticationClient`]: every method of the Python SDK's
+//! OIDC module, with the same names and meaning.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use serde_json::{Map, Value};
+use url::Url;
+
+use crate::authorize::{self, AuthorizeContext, AuthorizeParams, AuthorizeUrl};
+use crate::builder::AuthenticationClientBuilder;
+use crate::config::{AuthMethod, Protocol, SigningAlgorithm};
+use crate::discovery::ProviderMetadata;
+use crate::error::{Error, Result};
+use crate::http::{Body, Form, Http, basic_authorization};
+use crate::introspection::{Introspection, TokenToValidate, ValidateTokenResult};
+use crate::logout::LogoutParams;
+use crate::pkce::{self, CodeChallenge, CodeChallengeMethod};
+use crate::secret::{
+    AccessSecret, AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, ExposeSecret as _, OAuthToken,
+    RefreshToken,
+};
+use crate::token_set::{RawTokenResponse, TokenSet};
+use crate::userinfo::UserInfo;
+
+/// A client for one application at one provider. Cheap to clone (an `Arc`):
+/// clones share the configuration and the HTTP connection pool.
+///
+/// Build one with [`AuthenticationClient::builder`].
+#[derive(Clone)]
+pub struct AuthenticationClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) app_id: String,
+    pub(crate) secret: Option<ClientSecret>,
+    pub(crate) redirect_uri: Option<Url>,
+    pub(crate) protocol: Protocol,
+    pub(crate) token_auth: AuthMethod,
+    pub(crate) introspection_auth: AuthMethod,
+    pub(crate) revocation_auth: AuthMethod,
+    pub(crate) id_token_alg: Option<SigningAlgorithm>,
+    pub(crate) leeway: Duration,
+    pub(crate) trusted_audiences: Vec<String>,
+    pub(crate) issuer: String,
+    pub(crate) provider: Provider,
+    pub(crate) http: Http,
+    pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+/// Where the endpoints come from.
+pub(crate) enum Provider {
+    /// Authing's fixed paths under the app host.
+    Authing { app_host: Url },
+    /// Whatever discovery said.
+    Discovered(Box<ProviderMetadata>),
+}
+
+impl std::fmt::Debug for AuthenticationClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.inner;
+        f.debug_struct("AuthenticationClient")
+            .field("app_id", &i.app_id)
+            .field("issuer", &i.issuer)
+            .field("protocol", &i.protocol)
+            .field("secret", &i.secret)
+            .field("token_endpoint_auth_method", &i.token_auth)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The endpoints an operation can need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Endpoint {
+    Authorization,
+    Token,
+    Userinfo,
+    Introspection,
+    Revocation,
+    Jwks,
+}
+
+impl AuthenticationClient {
+    /// A builder with the Python SDK's defaults.
+    pub fn builder() -> AuthenticationClientBuilder {
+        AuthenticationClientBuilder::default()
+    }
+
+    /// The client id.
+    pub fn app_id(&self) -> &str {
+        &self.inner.app_id
+    }
+
+    /// The issuer id_tokens must carry: `{app_host}/oidc` for Authing, the
+    /// discovered issuer otherwise.
+    pub fn issuer(&self) -> &str {
+        &self.inner.issuer
+    }
+
+    /// The configured protocol.
+    pub fn protocol(&self) -> Protocol {
+        self.inner.protocol
+    }
+
+    /// The configured redirect URI.
+    pub fn redirect_uri(&self) -> Option<&Url> {
+        self.inner.redirect_uri.as_ref()
+    }
+
+    /// The discovered metadata, when built by discovery.
+    pub fn provider_metadata(&self) -> Option<&ProviderMetadata> {
+        match &self.inner.provider {
+            Provider::Discovered(m) => Some(m),
+            Provider::Authing { .. } => None,
+        }
+    }
+
+    /// The configured id_token algorithm, if one was set.
+    pub fn id_token_signed_response_alg(&self) -> Option<SigningAlgorithm> {
+        self.inner.id_token_alg
+    }
+
+    /// The clock this client checks expiry against.
+    pub fn clock(&self) -> &dyn crate::clock::Clock {
+        &*self.inner.clock
+    }
+
+    pub(crate) fn http(&self) -> &Http {
+        &self.inner.http
+    }
+
+    /// The URL of an endpoint, or a configuration error saying why there is none.
+    pub(crate) fn endpoint(&self, which: Endpoint) -> Result<Url> {
+        match &self.inner.provider {
+            Provider::Authing { app_host } => {
+                let p = match self.inner.protocol {
+                    Protocol::Oidc => "oidc",
+                    Protocol::Oauth => "oauth",
+                    other => {
+                        return Err(Error::config(format!(
+                            "protocol {} has no {which:?} endpoint: only the login and logout URLs work",
+                            other.as_str()
+                        )));
+                    }
+                };
+                let path = match which {
+                    Endpoint::Authorization => format!("/{p}/auth"),
+                    Endpoint::Token => format!("/{p}/token"),
+                    Endpoint::Userinfo => format!("/{p}/me"),
+                    Endpoint::Introspection => format!("/{p}/token/introspection"),
+                    Endpoint::Revocation => format!("/{p}/token/revocation"),
+                    Endpoint::Jwks => "/oidc/.well-known/jwks.json".to_owned(),
+                };
+                join(app_host, &path)
+            }
+            Provider::Discovered(m) => {
+                let (name, value) = match which {
+                    Endpoint::Authorization => ("authorization_endpoint", Some(&m.authorization_endpoint)),
+                    Endpoint::Token => ("token_endpoint", m.token_endpoint.as_ref()),
+                    Endpoint::Userinfo => ("userinfo_endpoint", m.userinfo_endpoint.as_ref()),
+                    Endpoint::Introspection => ("introspection_endpoint", m.introspection_endpoint.as_ref()),
+                    Endpoint::Revocation => ("revocation_endpoint", m.revocation_endpoint.as_ref()),
+                    Endpoint::Jwks => ("jwks_uri", Some(&m.jwks_uri)),
+                };
+                let value =
+                    value.ok_or_else(|| Error::config(format!("the provider advertises no {name}")))?;
+                Url::parse(value).map_err(|e| Error::config(format!("{name} {value:?} is not a URL: {e}")))
+            }
+        }
+    }
+
+    fn authing_host(&self, what: &str) -> Result<&Url> {
+        match &self.inner.provider {
+            Provider::Authing { app_host } => Ok(app_host),
+            Provider::Discovered(_) => Err(Error::config(format!(
+                "{what} exists only for Authing applications (configured with app_host)"
+            ))),
+        }
+    }
+
+    /// Adds the client's credentials for `method` to a form, or returns the
+    /// `Authorization: Basic` header.
+    fn authenticate(&self, method: AuthMethod, form: &mut Form) -> Result<Option<HeaderValue>> {
+        let id = &self.inner.app_id;
+        let secret = || {
+            self.inner
+                .secret
+                .as_ref()
+                .map(|s| s.expose_secret())
+                .ok_or_else(|| Error::config(format!("{} needs the client secret", method.as_str())))
+        };
+        match method {
+            AuthMethod::ClientSecretPost => {
+                form.push("client_id", id.as_str())
+                    .push("client_secret", secret()?);
+                Ok(None)
+            }
+            AuthMethod::ClientSecretBasic => Ok(Some(basic_authorization(id, secret()?)?)),
+            AuthMethod::None => {
+                form.push("client_id", id.as_str());
+                Ok(None)
+            }
+        }
+    }
+
+    /// Generates the login URL (`build_authorize_url`).
+    ///
+    /// For `oidc` and `oauth` the returned [`AuthorizeUrl`] also holds the
+    /// state and nonce it carries, generated ones included, to check the
+    /// callback against. For `saml` it is `{app_host}/api/v2/saml-idp/{app_id}`
+    /// and for `cas` `{app_host}/cas-idp/{app_id}?service=<redirect_uri>`.
+    ///
+    /// ```
+    /// # let client = authing_oidc::AuthenticationClient::builder().app_id("app")
+    /// #     .secret("s").app_host("https://sample-app.authing.cn")
+    /// #     .redirect_uri("https://example.com/callback").build()?;
+    /// use authing_oidc::AuthorizeParams;
+    /// let login = client.build_authorize_url(AuthorizeParams::new().scope("openid profile offline_access"))?;
+    /// assert!(login.as_str().contains("prompt=consent"));
+    /// # Ok::<(), authing_oidc::Error>(())
+    /// ```
+    pub fn build_authorize_url(&self, params: AuthorizeParams) -> Result<AuthorizeUrl> {
+        match self.inner.protocol {
+            Protocol::Saml => {
+                let host = self.authing_host("a SAML login URL")?;
+                let url = join(
+                    host,
+                    &format!("/api/v2/saml-idp/{}", encode_path(&self.inner.app_id)),
+                )?;
+                Ok(AuthorizeUrl {
+                    url,
+                    state: None,
+                    nonce: None,
+                })
+            }
+            Protocol::Cas => {
+                let host = self.authing_host("a CAS login URL")?;
+                let mut url = join(host, &format!("/cas-idp/{}", encode_path(&self.inner.app_id)))?;
+                let service = params
+                    .redirect_uri
+                    .clone()
+                    .or_else(|| self.inner.redirect_uri.as_ref().map(Url::to_string))
+                    .ok_or_else(|| Error::config("no redirect_uri for the CAS service parameter"))?;
+                url.query_pairs_mut().append_pair("service", &service);
+                Ok(AuthorizeUrl {
+                    url,
+                    state: None,
+                    nonce: None,
+                })
+            }
+            protocol => authorize::build(
+                AuthorizeContext {
+                    protocol,
+                    app_id: &self.inner.app_id,
+                    endpoint: self.endpoint(Endpoint::Authorization)?,
+                    default_redirect_uri: self.inner.redirect_uri.as_ref(),
+                },
+                params,
+            ),
+        }
+    }
+
+    /// Exchanges an authorization code for tokens (`get_access_token_by_code`),
+    /// with the PKCE verifier when the login used one. Uses the configured
+    /// `redirect_uri`.
+    ///
+    /// The id_token in the answer is not verified here; the typed flow
+    /// ([`crate::flow`]) does that.
+    pub async fn get_access_token_by_code(
+        &self,
+        code: &AuthorizationCode,
+        code_verifier: Option<&CodeVerifier>,
+    ) -> Result<TokenSet> {
+        let redirect_uri = self
+            .inner
+            .redirect_uri
+            .as_ref()
+            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?
+            .to_string();
+        self.exchange_code(code, code_verifier, &redirect_uri).await
+    }
+
+    /// The code exchange with an explicit redirect URI (the one the login used).
+    pub(crate) async fn exchange_code(
+        &self,
+        code: &AuthorizationCode,
+        code_verifier: Option<&CodeVerifier>,
+        redirect_uri: &str,
+    ) -> Result<TokenSet> {
+        let mut form = Form::new();
+        form.push("grant_type", "authorization_code")
+            .push("code", code.expose_secret())
+            .push("redirect_uri", redirect_uri);
+        if let Some(v) = code_verifier {
+            form.push("code_verifier", v.expose_secret());
+        }
+        self.token_request("get_access_token_by_code", form, self.inner.token_auth, true)
+            .await
+    }
+
+    async fn token_request(
+        &self,
+        operation: &'static str,
+        mut form: Form,
+        auth: AuthMethod,
+        app_credentials: bool,
+    ) -> Result<TokenSet> {
+        let url = self.endpoint(Endpoint::Token)?;
+        let authorization = if app_credentials {
+            self.authenticate(auth, &mut form)?
+        } else {
+            None
+        };
+        let reply = self
+            .http()
+            .post_form(operation, url, &form, authorization)
+            .await?
+            .error_for_status(Body::Sensitive)?;
+        let raw: RawTokenResponse = reply.json(Body::Sensitive)?;
+        TokenSet::from_raw(raw).map_err(|reason| Error::InvalidResponse {
+            endpoint: reply.endpoint,
+            reason,
+        })
+    }
+
+    /// Fetches the user's claims with an access token
+    /// (`get_user_info_by_access_token`): `GET` with `Authorization: Bearer`.
+    pub async fn get_user_info_by_access_token(&self, access_token: &AccessToken) -> Result<UserInfo> {
+        let url = self.endpoint(Endpoint::Userinfo)?;
+        let reply = self
+            .http()
+            .get(
+                "get_user_info_by_access_token",
+                url,
+                Some(access_token.expose_secret()),
+            )
+            .await?
+            .error_for_status(Body::Sensitive)?;
+        reply.json(Body::Sensitive)
+    }
+
+    /// Gets new tokens with a refresh token (`get_new_access_token_by_refresh_token`).
+    pub async fn get_new_access_token_by_refresh_token(
+        &self,
+        refresh_token: &RefreshToken,
+    ) -> Result<TokenSet> {
+        let mut form = Form::new();
+        form.push("grant_type", "refresh_token")
+            .push("refresh_token", refresh_token.expose_secret());
+        self.token_request(
+            "get_new_access_token_by_refresh_token",
+            form,
+            self.inner.token_auth,
+            true,
+        )
+        .await
+    }
+
+    /// Asks the provider whether an access or refresh token is active
+    /// (`introspect_token`, RFC 7662). An inactive token is
+    /// `Ok(Introspection { active: false, .. })`.
+    pub async fn introspect_token(&self, token: &impl OAuthToken) -> Result<Introspection> {
+        let url = self.endpoint(Endpoint::Introspection)?;
+        let mut form = Form::new();
+        form.push("token", token.expose_secret());
+        let authorization = self.authenticate(self.inner.introspection_auth, &mut form)?;
+        let reply = self
+            .http()
+            .post_form("introspect_token", url, &form, authorization)
+            .await?
+            .error_for_status(Body::Sensitive)?;
+        reply.json(Body::Sensitive)
+    }
+
+    /// Authing's online check of an id_token or access token (`validate_token`).
+    ///
+    /// Use it when you want Authing's own verdict (e.g. for tokens it may have
+    /// revoked); for id_tokens you received yourself, local verification
+    /// ([`crate::id_token`]) needs no request.
+    pub async fn validate_token(&self, token: TokenToValidate<'_>) -> Result<ValidateTokenResult> {
+        let host = self.authing_host("validate_token")?;
+        let mut url = join(host, "/api/v2/oidc/validate_token")?;
+        let (name, value) = match token {
+            TokenToValidate::IdToken(t) => ("id_token", t.expose_secret()),
+            TokenToValidate::AccessToken(t) => ("access_token", t.expose_secret()),
+        };
+        url.query_pairs_mut().append_pair(name, value);
+        let reply = self.http().get("validate_token", url, None).await?;
+        // A `{code, message}` body means invalid whatever the status.
+        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&reply.body) {
+            if let Some(code) = map.get("code").filter(|c| !c.is_null()) {
+                let code = match code {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let message = map
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                return Ok(ValidateTokenResult::Invalid { code, message });
+            }
+        }
+        let reply = reply.error_for_status(Body::Sensitive)?;
+        let claims: Map<String, Value> = reply.json(Body::Sensitive)?;
+        if !claims.get("sub").is_some_and(Value::is_string) {
+            return Err(Error::InvalidResponse {
+                endpoint: reply.endpoint,
+                reason: "validate_token answered neither claims with sub nor {code, message}".to_owned(),
+            });
+        }
+        Ok(ValidateTokenResult::Valid(claims))
+    }
+
+    /// Revokes an access or refresh token (`revoke_token`, RFC 7009). Any 2xx
+    /// answer, with any or no body, is success.
+    pub async fn revoke_token(&self, token: &impl OAuthToken) -> Result<()> {
+        let url = self.endpoint(Endpoint::Revocation)?;
+        let mut form = Form::new();
+        form.push("token", token.expose_secret());
+        let authorization = self.authenticate(self.inner.revocation_auth, &mut form)?;
+        self.http()
+            .post_form("revoke_token", url, &form, authorization)
+            .await?
+            .error_for_status(Body::Quotable)?;
+        Ok(())
+    }
+
+    /// Builds a logout URL (`build_logout_url`).
+    ///
+    /// [`LogoutParams::Simple`]: Authing's `/login/profile/logout?redirect_uri=…`
+    /// (`/cas-idp/logout?url=…` under CAS). [`LogoutParams::Expert`] (`expert=True`
+    /// in Python): the OIDC `end_session_endpoint` with `id_token_hint` and
+    /// `post_logout_redirect_uri`.
+    pub fn build_logout_url(&self, params: LogoutParams) -> Result<Url> {
+        match params {
+            LogoutParams::Simple { redirect_uri } => {
+                let host = self.authing_host("the simple logout URL")?;
+                let redirect = redirect_uri
+                    .or_else(|| self.inner.redirect_uri.as_ref().map(Url::to_string))
+                    .ok_or_else(|| Error::config("no redirect_uri for the logout URL"))?;
+                let (path, name) = match self.inner.protocol {
+                    Protocol::Cas => ("/cas-idp/logout", "url"),
+                    _ => ("/login/profile/logout", "redirect_uri"),
+                };
+                let mut url = join(host, path)?;
+                url.query_pairs_mut().append_pair(name, &redirect);
+                Ok(url)
+            }
+            LogoutParams::Expert {
+                id_token,
+                post_logout_redirect_uri,
+                state,
+            } => {
+                if self.inner.protocol != Protocol::Oidc {
+                    return Err(Error::input(format!(
+                        "expert logout (RP-initiated logout) needs protocol oidc, not {}",
+                        self.inner.protocol.as_str()
+                    )));
+                }
+                if post_logout_redirect_uri.is_empty() {
+                    return Err(Error::input("post_logout_redirect_uri is empty"));
+                }
+                let mut url = match &self.inner.provider {
+                    Provider::Authing { app_host } => join(app_host, "/oidc/session/end")?,
+                    Provider::Discovered(m) => {
+                        let e = m.end_session_endpoint.as_deref().ok_or_else(|| {
+                            Error::config("the provider advertises no end_session_endpoint")
+                        })?;
+                        Url::parse(e).map_err(|e| Error::config(format!("end_session_endpoint: {e}")))?
+                    }
+                };
+                {
+                    let mut q = url.query_pairs_mut();
+                    q.append_pair("id_token_hint", id_token.expose_secret());
+                    q.append_pair("post_logout_redirect_uri", &post_logout_redirect_uri);
+                    if let Some(s) = &state {
+                        q.append_pair("state", s);
+                    }
+                }
+                Ok(url)
+            }
+        }
+    }
+
+    /// Gets a machine-to-machine access token with a programmatic access
+    /// account (`get_access_token_by_client_credentials`). `scope` must not be
+    /// empty.
+    pub async fn get_access_token_by_client_credentials(
+        &self,
+        scope: &str,
+        access_key: &str,
+        access_secret: &AccessSecret,
+    ) -> Result<TokenSet> {
+        if scope.split_whitespace().next().is_none() {
+            return Err(Error::input("client credentials need a non-empty scope"));
+        }
+        if access_key.is_empty() {
+            return Err(Error::input("access_key is empty"));
+        }
+        let mut form = Form::new();
+        form.push("grant_type", "client_credentials")
+            .push("scope", scope)
+            .push("client_id", access_key)
+            .push("client_secret", access_secret.expose_secret());
+        self.token_request(
+            "get_access_token_by_client_credentials",
+            form,
+            AuthMethod::None,
+            false,
+        )
+        .await
+    }
+
+    /// A new PKCE code verifier of `length` characters, 43..=128
+    /// (`generate_code_challenge`, whose default length is 43). Despite the
+    /// Python name, this is the secret verifier: send only its digest.
+    pub fn generate_code_challenge(&self, length: usize) -> Result<CodeVerifier> {
+        pkce::generate_code_verifier(length)
+    }
+
+    /// The challenge for a verifier (`generate_code_challenge_digest`).
+    pub fn generate_code_challenge_digest(
+        &self,
+        code_verifier: &CodeVerifier,
+        method: CodeChallengeMethod,
+    ) -> Result<CodeChallenge> {
+        pkce::code_challenge(code_verifier, method)
+    }
+}
+
+/// `base` + an absolute path.
+fn join(base: &Url, path: &str) -> Result<Url> {
+    let s = format!("{}{}", base.as_str().trim_end_matches('/'), path);
+    Url::parse(&s).map_err(|e| Error::config(format!("cannot build endpoint URL: {e}")))
+}
+
+fn encode_path(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

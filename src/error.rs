@@ -1,0 +1,299 @@
+//! The crate's one error type.
+//!
+//! Every variant is something a caller can act on. None of them carries a
+//! token, a secret, a code, a verifier or a password: response bodies that may
+//! hold tokens are never excerpted, and URLs are reported without their query.
+
+use std::fmt;
+
+/// The result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client was configured wrongly (found when it is built, or when an
+    /// operation needs something the configuration lacks).
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// An argument given to an operation is not acceptable.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+
+    /// The request could not be sent or the response not received.
+    #[error("transport error calling {endpoint}: {message}")]
+    Transport {
+        /// The endpoint, without query string.
+        endpoint: String,
+        /// What went wrong, without URL.
+        message: String,
+    },
+
+    /// The request took longer than the configured timeout.
+    #[error("request to {endpoint} timed out")]
+    Timeout {
+        /// The endpoint, without query string.
+        endpoint: String,
+    },
+
+    /// The provider answered with an error.
+    #[error("{0}")]
+    Op(OpError),
+
+    /// The provider answered something that is not what the protocol says.
+    #[error("invalid response from {endpoint}: {reason}")]
+    InvalidResponse {
+        /// The endpoint, without query string.
+        endpoint: String,
+        /// Why the response was refused, with a short excerpt of the body when
+        /// the body cannot hold a token.
+        reason: String,
+    },
+
+    /// The response body was larger than the configured cap.
+    #[error("response from {endpoint} exceeds the {limit}-byte cap")]
+    ResponseTooLarge {
+        /// The endpoint, without query string.
+        endpoint: String,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+
+    /// The callback carried an `error` parameter (RFC 6749 §4.1.2.1).
+    #[error("{0}")]
+    Authorization(AuthorizationError),
+
+    /// The callback's `state` is not the one this login sent.
+    #[error("the callback's state does not match the pending login")]
+    StateMismatch,
+
+    /// The callback's `iss` (RFC 9207) is not the expected issuer, or is
+    /// missing where the provider promised to send it.
+    #[error("the callback's iss does not match the issuer: {0}")]
+    IssMismatch(String),
+
+    /// The callback is malformed: a parameter is missing or repeated, or the
+    /// input is not a callback at all.
+    #[error("malformed callback: {0}")]
+    MalformedCallback(String),
+
+    /// The pending login is older than its limit.
+    #[error("the pending login expired (older than {max_age_secs} s)")]
+    PendingExpired {
+        /// The limit, in seconds.
+        max_age_secs: u64,
+    },
+
+    /// An id_token failed verification.
+    #[error("id_token rejected: {0}")]
+    IdToken(#[from] IdTokenError),
+
+    /// Userinfo's `sub` differs from the id_token's (OIDC Core §5.3.2).
+    #[error("userinfo sub does not match the id_token's sub")]
+    SubMismatch,
+
+    /// The session cannot continue: the refresh token was refused or is absent
+    /// and the access token has expired. Start a new login.
+    #[error("re-authentication required: {0}")]
+    ReauthenticationRequired(String),
+
+    /// Saved state could not be restored (wrong version, another issuer or
+    /// client, malformed).
+    #[error("cannot restore saved state: {0}")]
+    Restore(String),
+
+    /// The persistence hook refused to store rotated tokens. The new tokens are
+    /// still held in memory.
+    #[error("persisting refreshed tokens failed: {0}")]
+    Persist(String),
+}
+
+impl Error {
+    /// True when the request timed out.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// True for failures worth retrying later: transport errors, timeouts and
+    /// 5xx answers.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Transport { .. } | Error::Timeout { .. } => true,
+            Error::Op(op) => op.status >= 500 || op.status == 429,
+            _ => false,
+        }
+    }
+
+    /// The OAuth `error` code of a provider error, if any (`invalid_grant`, …).
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            Error::Op(op) => op.error.as_deref(),
+            Error::Authorization(a) => Some(&a.error),
+            _ => None,
+        }
+    }
+
+    /// The provider error, if this is one.
+    pub fn op_error(&self) -> Option<&OpError> {
+        match self {
+            Error::Op(op) => Some(op),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn config(msg: impl Into<String>) -> Self {
+        Error::Config(msg.into())
+    }
+
+    pub(crate) fn input(msg: impl Into<String>) -> Self {
+        Error::InvalidInput(msg.into())
+    }
+}
+
+/// An error answer from the provider: an OAuth error body
+/// (`{error, error_description}`), Authing's `{code, message}`, or an
+/// RFC 6750 `WWW-Authenticate: Bearer error=…` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpError {
+    /// The endpoint, without query string.
+    pub endpoint: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// The OAuth `error` code.
+    pub error: Option<String>,
+    /// The OAuth `error_description`.
+    pub error_description: Option<String>,
+    /// Authing's `code`.
+    pub code: Option<String>,
+    /// Authing's `message`.
+    pub message: Option<String>,
+    /// A short excerpt of a body that was none of the above, for endpoints
+    /// whose bodies cannot hold tokens.
+    pub excerpt: Option<String>,
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} answered HTTP {}", self.endpoint, self.status)?;
+        if let Some(e) = &self.error {
+            write!(f, ": {e}")?;
+            if let Some(d) = &self.error_description {
+                write!(f, " ({d})")?;
+            }
+        }
+        if let Some(c) = &self.code {
+            write!(f, ": code {c}")?;
+            if let Some(m) = &self.message {
+                write!(f, " ({m})")?;
+            }
+        }
+        if let Some(x) = &self.excerpt {
+            write!(f, ": {x}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The provider sent the user back with an error instead of a code
+/// (RFC 6749 §4.1.2.1), e.g. `access_denied` when the user pressed Cancel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthorizationError {
+    /// The `error` code.
+    pub error: String,
+    /// The `error_description`, if sent.
+    pub error_description: Option<String>,
+    /// The `error_uri`, if sent.
+    pub error_uri: Option<String>,
+}
+
+impl fmt::Display for AuthorizationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "authorization failed: {}", self.error)?;
+        if let Some(d) = &self.error_description {
+            write!(f, " ({d})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why an id_token was rejected. Each reason names the check of OpenID Connect
+/// Core §3.1.3.7 (or §12.2 for refreshed tokens) that failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdTokenError {
+    /// Not a compact JWS, or its header or payload is not valid JSON.
+    #[error("malformed token: {0}")]
+    Malformed(String),
+    /// The algorithm is not allowed (`none`, not on the allow-list, not the
+    /// configured one, not advertised by the provider).
+    #[error("algorithm {0} is not allowed")]
+    AlgorithmNotAllowed(String),
+    /// The header's `alg` does not fit the key's type.
+    #[error("algorithm {alg} does not fit the key (kid {kid:?})")]
+    AlgorithmKeyMismatch {
+        /// The header's algorithm.
+        alg: String,
+        /// The key's id.
+        kid: Option<String>,
+    },
+    /// No key in the JWKS has the header's `kid`, even after a re-fetch.
+    #[error("no key with kid {0:?}")]
+    UnknownKid(String),
+    /// The header has no `kid` and the JWKS has several usable keys.
+    #[error("the token names no kid and the provider has several keys")]
+    AmbiguousKey,
+    /// The JWKS has no usable key for this token.
+    #[error("no usable key")]
+    NoUsableKey,
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// `iss` differs from the issuer.
+    #[error("iss {actual:?} is not the issuer {expected:?}")]
+    IssuerMismatch {
+        /// The issuer expected.
+        expected: String,
+        /// The token's `iss`.
+        actual: String,
+    },
+    /// `aud` is missing or does not contain the client id.
+    #[error("aud does not contain the client id")]
+    AudienceMismatch,
+    /// `aud` holds an audience the client does not trust.
+    #[error("aud holds an untrusted audience {0:?}")]
+    UntrustedAudience(String),
+    /// `azp` is missing where required (several audiences) or is not the client id.
+    #[error("azp is missing or is not the client id")]
+    AuthorizedPartyMismatch,
+    /// `exp` is in the past (beyond the leeway).
+    #[error("expired")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("not valid yet")]
+    NotYetValid,
+    /// A required claim is missing (`iat`, `sub`, `exp`, `iss`, `nonce`, `auth_time`).
+    #[error("missing claim {0}")]
+    MissingClaim(&'static str),
+    /// `nonce` differs from the one sent.
+    #[error("nonce mismatch")]
+    NonceMismatch,
+    /// `at_hash` does not match the access token.
+    #[error("at_hash mismatch")]
+    AtHashMismatch,
+    /// `auth_time` is older than `max_age` allows.
+    #[error("authentication is older than max_age")]
+    AuthTimeTooOld,
+    /// A refreshed id_token changed a claim that must stay (§12.2).
+    #[error("refreshed id_token changed {0}")]
+    RefreshClaimChanged(&'static str),
+    /// A claim has the wrong type.
+    #[error("claim {0} has the wrong type")]
+    InvalidClaim(&'static str),
+    /// The keys could not be fetched.
+    #[error("fetching keys failed: {0}")]
+    Jwks(String),
+}

@@ -1,0 +1,429 @@
+//! The HTTP layer: sends one request, reads a capped body, turns error answers
+//! into [`OpError`]. It knows nothing of flows or tokens' meaning.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::error::{Error, OpError, Result};
+
+/// Whether a response body may be quoted in an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// Token, introspection and userinfo bodies may hold tokens or personal
+    /// data: never excerpted.
+    Sensitive,
+    /// Anything else: a short excerpt helps debugging.
+    Quotable,
+}
+
+/// The shared HTTP client with this SDK's limits.
+#[derive(Clone, Debug)]
+pub(crate) struct Http {
+    client: reqwest::Client,
+    timeout: Duration,
+    max_body: usize,
+}
+
+/// A received response with its body read.
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    pub(crate) endpoint: String,
+}
+
+/// The endpoint as it may appear in errors and logs: without query or
+/// fragment (a query can carry a token, e.g. `validate_token?id_token=`).
+pub(crate) fn endpoint_label(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.set_fragment(None);
+    let _ = u.set_password(None);
+    let _ = u.set_username("");
+    u.to_string()
+}
+
+/// The default client: rustls, no redirects (a redirect on a token endpoint is
+/// never legitimate and could leak credentials), the request timeout.
+pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .user_agent(concat!("authing-oidc-rust/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::config(format!("cannot build the HTTP client: {}", e.without_url())))
+}
+
+impl Http {
+    pub(crate) fn new(client: reqwest::Client, timeout: Duration, max_body: usize) -> Self {
+        Http {
+            client,
+            timeout,
+            max_body,
+        }
+    }
+
+    /// `GET url`, optionally with a bearer token in the `Authorization` header.
+    pub(crate) async fn get(&self, operation: &'static str, url: Url, bearer: Option<&str>) -> Result<Reply> {
+        let mut headers = HeaderMap::new();
+        if let Some(token) = bearer {
+            headers.insert(
+                header::AUTHORIZATION,
+                sensitive_header(&format!("Bearer {token}"))?,
+            );
+        }
+        self.send(operation, Method::GET, url, headers, None).await
+    }
+
+    /// `POST url` with an `application/x-www-form-urlencoded` body.
+    pub(crate) async fn post_form(
+        &self,
+        operation: &'static str,
+        url: Url,
+        form: &Form,
+        authorization: Option<HeaderValue>,
+    ) -> Result<Reply> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        if let Some(a) = authorization {
+            headers.insert(header::AUTHORIZATION, a);
+        }
+        self.send(operation, Method::POST, url, headers, Some(form.encode()))
+            .await
+    }
+
+    async fn send(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: Url,
+        mut headers: HeaderMap,
+        body: Option<String>,
+    ) -> Result<Reply> {
+        let endpoint = endpoint_label(&url);
+        let span = tracing::info_span!(
+            "authing_oidc.request",
+            operation,
+            endpoint = %endpoint,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        let _enter = span.enter();
+        let started = Instant::now();
+        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        let mut request = self
+            .client
+            .request(method, url)
+            .headers(headers)
+            .timeout(self.timeout);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
+        drop(_enter);
+        let result = self.receive(request, &endpoint).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        span.record("elapsed_ms", elapsed_ms);
+        match &result {
+            Ok(reply) => {
+                span.record("status", reply.status.as_u16());
+                span.in_scope(|| tracing::debug!(status = reply.status.as_u16(), elapsed_ms, "response"));
+            }
+            Err(e) => span.in_scope(|| tracing::debug!(error = %e, elapsed_ms, "request failed")),
+        }
+        result
+    }
+
+    async fn receive(&self, request: reqwest::RequestBuilder, endpoint: &str) -> Result<Reply> {
+        let mut response = request.send().await.map_err(|e| transport(e, endpoint))?;
+        let status = response.status();
+        if let Some(len) = response.content_length() {
+            if len > self.max_body as u64 {
+                return Err(Error::ResponseTooLarge {
+                    endpoint: endpoint.to_owned(),
+                    limit: self.max_body,
+                });
+            }
+        }
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport(e, endpoint))? {
+            if body.len() + chunk.len() > self.max_body {
+                return Err(Error::ResponseTooLarge {
+                    endpoint: endpoint.to_owned(),
+                    limit: self.max_body,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Reply {
+            status,
+            headers,
+            body,
+            endpoint: endpoint.to_owned(),
+        })
+    }
+}
+
+fn transport(e: reqwest::Error, endpoint: &str) -> Error {
+    if e.is_timeout() {
+        return Error::Timeout {
+            endpoint: endpoint.to_owned(),
+        };
+    }
+    // The URL is dropped: it may carry a token in its query.
+    let e = e.without_url();
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        message.push_str(": ");
+        message.push_str(&s.to_string());
+        source = s.source();
+    }
+    Error::Transport {
+        endpoint: endpoint.to_owned(),
+        message,
+    }
+}
+
+fn sensitive_header(value: &str) -> Result<HeaderValue> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        Error::input("a token or credential contains characters not allowed in an HTTP header")
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// A form body under construction. Values are form-urlencoded when encoded
+/// (space becomes `+`).
+#[derive(Default)]
+pub(crate) struct Form {
+    pairs: Vec<(&'static str, String)>,
+}
+
+impl Form {
+    pub(crate) fn new() -> Self {
+        Form::default()
+    }
+
+    pub(crate) fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
+        self.pairs.push((name, value.into()));
+        self
+    }
+
+    fn encode(&self) -> String {
+        let mut s = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.pairs {
+            s.append_pair(k, v);
+        }
+        s.finish()
+    }
+}
+
+/// `Authorization: Basic` for client_secret_basic: the id and the secret are
+/// form-urlencoded before base64 (RFC 6749 §2.3.1).
+pub(crate) fn basic_authorization(client_id: &str, secret: &str) -> Result<HeaderValue> {
+    use base64::Engine as _;
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = format!("{}:{}", enc(client_id), enc(secret));
+    let value = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(credentials)
+    );
+    sensitive_header(&value)
+}
+
+impl Reply {
+    /// Turns a non-2xx answer into an [`Error::Op`].
+    pub(crate) fn error_for_status(self, body: Body) -> Result<Reply> {
+        if self.status.is_success() {
+            return Ok(self);
+        }
+        Err(Error::Op(self.op_error(body)))
+    }
+
+    /// The provider error this answer carries, read from an OAuth error body,
+    /// Authing's `{code, message}`, or a `WWW-Authenticate: Bearer` header.
+    pub(crate) fn op_error(&self, body: Body) -> OpError {
+        let mut op = OpError {
+            endpoint: self.endpoint.clone(),
+            status: self.status.as_u16(),
+            error: None,
+            error_description: None,
+            code: None,
+            message: None,
+            excerpt: None,
+        };
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&self.body) {
+            op.error = map.get("error").and_then(short_string);
+            op.error_description = map.get("error_description").and_then(short_string);
+            op.code = map.get("code").and_then(short_string);
+            op.message = map.get("message").and_then(short_string);
+        }
+        if op.error.is_none() {
+            if let Some((error, description)) = self.www_authenticate_error() {
+                op.error = Some(error);
+                op.error_description = op.error_description.or(description);
+            }
+        }
+        if op.error.is_none() && op.code.is_none() && body == Body::Quotable {
+            op.excerpt = Some(excerpt(&self.body));
+        }
+        op
+    }
+
+    fn www_authenticate_error(&self) -> Option<(String, Option<String>)> {
+        let value = self.headers.get(header::WWW_AUTHENTICATE)?.to_str().ok()?;
+        let rest = value.trim_start().strip_prefix("Bearer")?.trim_start();
+        let params = parse_auth_params(rest);
+        let error = params
+            .iter()
+            .find(|(k, _)| k == "error")
+            .map(|(_, v)| v.clone())?;
+        let description = params
+            .iter()
+            .find(|(k, _)| k == "error_description")
+            .map(|(_, v)| v.clone());
+        Some((error, description))
+    }
+
+    /// Parses a 2xx JSON body.
+    pub(crate) fn json<T: DeserializeOwned>(&self, body: Body) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let reason = match body {
+                // serde's message can quote the offending value: keep only where it failed.
+                Body::Sensitive => format!(
+                    "the body is not the expected JSON (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+                Body::Quotable => format!(
+                    "the body is not the expected JSON: {e}; body: {}",
+                    excerpt(&self.body)
+                ),
+            };
+            Error::InvalidResponse {
+                endpoint: self.endpoint.clone(),
+                reason,
+            }
+        })
+    }
+}
+
+fn short_string(v: &serde_json::Value) -> Option<String> {
+    let s = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    Some(truncate(&s, 300))
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    let mut out: String = s.chars().take(max_chars).collect();
+    if s.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+/// A short, printable excerpt of a body that cannot hold a token.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.is_empty() {
+        "(empty body)".to_owned()
+    } else {
+        truncate(&flat, 200)
+    }
+}
+
+/// `key=value, key="quoted value"` pairs of an RFC 7235 challenge.
+fn parse_auth_params(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while matches!(chars.peek(), Some(c) if *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = std::iter::from_fn(|| chars.next_if(|c| *c != '=' && *c != ',')).collect();
+        if key.is_empty() || chars.next() != Some('=') {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            value.push(n);
+                        }
+                    }
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value = std::iter::from_fn(|| chars.next_if(|c| *c != ','))
+                .collect::<String>()
+                .trim()
+                .to_owned();
+        }
+        out.push((key.trim().to_ascii_lowercase(), value));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_drops_query_and_credentials() {
+        let u = Url::parse("https://u:p@a.example/api?id_token=secret#f").unwrap();
+        assert_eq!(endpoint_label(&u), "https://a.example/api");
+    }
+
+    #[test]
+    fn auth_params() {
+        let p = parse_auth_params(
+            r#"realm="x", error="invalid_token", error_description="The \"token\" expired""#,
+        );
+        assert_eq!(p[1], ("error".into(), "invalid_token".into()));
+        assert_eq!(p[2].1, "The \"token\" expired");
+        let p = parse_auth_params("error=invalid_token");
+        assert_eq!(p, vec![("error".into(), "invalid_token".into())]);
+    }
+
+    #[test]
+    fn basic_credentials_are_form_encoded_first() {
+        use base64::Engine as _;
+        let v = basic_authorization("app id", "s3cr3t with spaces&+/=%").unwrap();
+        let b64 = v.to_str().unwrap().strip_prefix("Basic ").unwrap();
+        let raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            "app+id:s3cr3t+with+spaces%26%2B%2F%3D%25"
+        );
+        assert!(v.is_sensitive());
+    }
+
+    #[test]
+    fn excerpt_is_short_and_flat() {
+        let body = format!("<html>\n<body>{}</body></html>", "x".repeat(1000));
+        let e = excerpt(body.as_bytes());
+        assert!(e.chars().count() <= 201);
+        assert!(!e.contains('\n'));
+    }
+}

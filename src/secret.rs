@@ -1,0 +1,138 @@
+//! Secret values: tokens, the client secret, the authorization code, the PKCE
+//! verifier, state and nonce.
+//!
+//! Each is a distinct type wrapping [`secrecy::SecretString`], so a refresh token
+//! cannot be passed where an access token is expected, and none of them prints
+//! its value through `Debug` (there is no `Display`). The value is reachable
+//! only through [`ExposeSecret::expose_secret`], a call that is easy to find in
+//! review.
+
+pub use secrecy::ExposeSecret;
+use secrecy::SecretString;
+use subtle::ConstantTimeEq;
+
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name(SecretString);
+
+        impl $name {
+            /// Wraps a value. The value is kept in memory that is zeroed on drop
+            /// and never printed.
+            pub fn new(value: impl Into<String>) -> Self {
+                Self(SecretString::from(value.into()))
+            }
+
+            /// Compares with another value of the same kind in constant time
+            /// (the time taken does not depend on where the two differ).
+            pub fn ct_eq(&self, other: &str) -> bool {
+                let mine = self.0.expose_secret().as_bytes();
+                let theirs = other.as_bytes();
+                mine.len() == theirs.len() && bool::from(mine.ct_eq(theirs))
+            }
+        }
+
+        impl ExposeSecret<str> for $name {
+            fn expose_secret(&self) -> &str {
+                self.0.expose_secret()
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([REDACTED])"))
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(value: String) -> Self {
+                Self::new(value)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self::new(value)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map(Self::new)
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// The application's client secret (`secret` in the Python SDK).
+    ClientSecret
+);
+secret_type!(
+    /// An OAuth 2.0 access token.
+    AccessToken
+);
+secret_type!(
+    /// An OAuth 2.0 refresh token.
+    RefreshToken
+);
+secret_type!(
+    /// A raw, compact-serialized id_token (a JWT). Holding one says nothing about
+    /// whether it was verified; see [`crate::id_token`].
+    IdToken
+);
+secret_type!(
+    /// An authorization code from the callback. Single use.
+    AuthorizationCode
+);
+secret_type!(
+    /// A PKCE code verifier (RFC 7636 §4.1): the secret half of the proof.
+    CodeVerifier
+);
+secret_type!(
+    /// The `state` value that binds a callback to the login that started it.
+    State
+);
+secret_type!(
+    /// The `nonce` value that binds an id_token to the login that asked for it.
+    Nonce
+);
+secret_type!(
+    /// The secret half of a machine-to-machine (programmatic access) credential.
+    AccessSecret
+);
+
+/// A token that can be introspected or revoked: an access token or a refresh token.
+///
+/// Sealed: implemented by [`AccessToken`] and [`RefreshToken`] only.
+pub trait OAuthToken: ExposeSecret<str> + sealed::Sealed {}
+impl OAuthToken for AccessToken {}
+impl OAuthToken for RefreshToken {}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::AccessToken {}
+    impl Sealed for super::RefreshToken {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_value() {
+        let t = AccessToken::new("canary-access-token");
+        assert_eq!(format!("{t:?}"), "AccessToken([REDACTED])");
+        assert_eq!(t.expose_secret(), "canary-access-token");
+    }
+
+    #[test]
+    fn constant_time_equality() {
+        let s = State::new("abc");
+        assert!(s.ct_eq("abc"));
+        assert!(!s.ct_eq("abd"));
+        assert!(!s.ct_eq("ab"));
+        assert!(!s.ct_eq(""));
+    }
+}

@@ -1,0 +1,152 @@
+//! The token endpoint's answer (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::secret::{AccessToken, IdToken, RefreshToken};
+
+/// Tokens from the token endpoint. Every token is a secret type; `Debug`
+/// shows which tokens are present, never their values.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct TokenSet {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// Always `"Bearer"` (any other type is refused when parsing).
+    pub token_type: String,
+    /// Lifetime of the access token in seconds, when the provider said.
+    pub expires_in: Option<u64>,
+    /// The refresh token, when one was issued.
+    pub refresh_token: Option<RefreshToken>,
+    /// The raw id_token, when one was issued. Unverified until checked by
+    /// [`crate::id_token::IdTokenVerifier`].
+    pub id_token: Option<IdToken>,
+    /// The granted scope, when the provider said.
+    pub scope: Option<String>,
+    /// Any other fields of the response.
+    pub extra: Map<String, Value>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &self.access_token)
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("refresh_token", &self.refresh_token)
+            .field("id_token", &self.id_token)
+            .field("scope", &self.scope)
+            // Unknown fields may be tokens of some other kind: names only.
+            .field("extra", &self.extra.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The wire form, parsed leniently; [`TokenSet::from_raw`] then refuses what
+/// is unsafe.
+#[derive(Deserialize)]
+pub(crate) struct RawTokenResponse {
+    access_token: Option<AccessToken>,
+    token_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    expires_in: Option<u64>,
+    refresh_token: Option<RefreshToken>,
+    id_token: Option<IdToken>,
+    scope: Option<String>,
+    #[serde(flatten)]
+    extra: Map<String, Value>,
+}
+
+impl TokenSet {
+    /// Why a token response is refused, or the token set.
+    pub(crate) fn from_raw(raw: RawTokenResponse) -> Result<TokenSet, String> {
+        let access_token = raw
+            .access_token
+            .ok_or_else(|| "the token response has no access_token".to_owned())?;
+        let token_type = match raw.token_type {
+            Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
+            Some(t) => return Err(format!("token_type {t:?} is not Bearer")),
+            None => return Err("the token response has no token_type".to_owned()),
+        };
+        Ok(TokenSet {
+            access_token,
+            token_type,
+            expires_in: raw.expires_in,
+            refresh_token: raw.refresh_token,
+            id_token: raw.id_token,
+            scope: raw.scope,
+            extra: raw.extra,
+        })
+    }
+}
+
+/// `expires_in` as a number or a numeric string (some providers send
+/// `"3600"`); `null` as absent.
+pub(crate) fn lenient_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    use serde::de::Error as _;
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| *f >= 0.0 && f.is_finite())
+                    .map(|f| f as u64)
+            })
+            .map(Some)
+            .ok_or_else(|| D::Error::custom("expires_in is not a non-negative number")),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| D::Error::custom("expires_in is not a number")),
+        Some(_) => Err(D::Error::custom("expires_in is not a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::ExposeSecret as _;
+
+    fn parse(json: &str) -> Result<TokenSet, String> {
+        let raw: RawTokenResponse = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        TokenSet::from_raw(raw)
+    }
+
+    #[test]
+    fn tolerates_string_expires_in_and_lowercase_bearer() {
+        let t = parse(r#"{"access_token":"a","token_type":"bearer","expires_in":"3600","foo":1}"#).unwrap();
+        assert_eq!(t.expires_in, Some(3600));
+        assert_eq!(t.token_type, "Bearer");
+        assert_eq!(t.access_token.expose_secret(), "a");
+        assert!(t.scope.is_none());
+        assert_eq!(t.extra.get("foo"), Some(&Value::from(1)));
+    }
+
+    #[test]
+    fn refuses_missing_access_token_and_other_types() {
+        assert!(
+            parse(r#"{"token_type":"Bearer"}"#)
+                .unwrap_err()
+                .contains("access_token")
+        );
+        assert!(
+            parse(r#"{"access_token":"a","token_type":"mac"}"#)
+                .unwrap_err()
+                .contains("mac")
+        );
+        assert!(parse(r#"{"access_token":"a"}"#).is_err());
+    }
+
+    #[test]
+    fn debug_shows_no_token() {
+        let t = parse(
+            r#"{"access_token":"canary-at","token_type":"Bearer","refresh_token":"canary-rt","id_token":"canary-it","other_token":"canary-x"}"#,
+        )
+        .unwrap();
+        let d = format!("{t:?}");
+        assert!(!d.contains("canary"), "{d}");
+        assert!(d.contains("other_token"));
+    }
+}
