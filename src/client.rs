@@ -194,10 +194,14 @@ impl AuthenticationClient {
         match method {
             AuthMethod::ClientSecretPost => {
                 form.push("client_id", id.as_str())
-                    .push("client_secret", secret()?);
+                    .push_secret("client_secret", secret()?);
                 Ok(None)
             }
-            AuthMethod::ClientSecretBasic => Ok(Some(basic_authorization(id, secret()?)?)),
+            AuthMethod::ClientSecretBasic => {
+                let secret = secret()?;
+                form.never_echo(secret);
+                Ok(Some(basic_authorization(id, secret)?))
+            }
             AuthMethod::None => {
                 form.push("client_id", id.as_str());
                 Ok(None)
@@ -291,10 +295,10 @@ impl AuthenticationClient {
     ) -> Result<TokenSet> {
         let mut form = Form::new();
         form.push("grant_type", "authorization_code")
-            .push("code", code.expose_secret())
+            .push_secret("code", code.expose_secret())
             .push("redirect_uri", redirect_uri);
         if let Some(v) = code_verifier {
-            form.push("code_verifier", v.expose_secret());
+            form.push_secret("code_verifier", v.expose_secret());
         }
         self.token_request("get_access_token_by_code", form, self.inner.token_auth, true)
             .await
@@ -348,7 +352,7 @@ impl AuthenticationClient {
     ) -> Result<TokenSet> {
         let mut form = Form::new();
         form.push("grant_type", "refresh_token")
-            .push("refresh_token", refresh_token.expose_secret());
+            .push_secret("refresh_token", refresh_token.expose_secret());
         self.token_request(
             "get_new_access_token_by_refresh_token",
             form,
@@ -364,7 +368,7 @@ impl AuthenticationClient {
     pub async fn introspect_token(&self, token: &impl OAuthToken) -> Result<Introspection> {
         let url = self.endpoint(Endpoint::Introspection)?;
         let mut form = Form::new();
-        form.push("token", token.expose_secret());
+        form.push_secret("token", token.expose_secret());
         let authorization = self.authenticate(self.inner.introspection_auth, &mut form)?;
         let reply = self
             .http()
@@ -419,7 +423,7 @@ impl AuthenticationClient {
     pub async fn revoke_token(&self, token: &impl OAuthToken) -> Result<()> {
         let url = self.endpoint(Endpoint::Revocation)?;
         let mut form = Form::new();
-        form.push("token", token.expose_secret());
+        form.push_secret("token", token.expose_secret());
         let authorization = self.authenticate(self.inner.revocation_auth, &mut form)?;
         self.http()
             .post_form("revoke_token", url, &form, authorization)
@@ -504,7 +508,7 @@ impl AuthenticationClient {
         form.push("grant_type", "client_credentials")
             .push("scope", scope)
             .push("client_id", access_key)
-            .push("client_secret", access_secret.expose_secret());
+            .push_secret("client_secret", access_secret.expose_secret());
         self.token_request(
             "get_access_token_by_client_credentials",
             form,

@@ -34,6 +34,8 @@ pub(crate) struct Reply {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) endpoint: String,
+    /// Values sent with the request that must not be echoed into an error.
+    secrets: Vec<String>,
 }
 
 /// The endpoint as it may appear in errors and logs: without query or
@@ -76,7 +78,16 @@ impl Http {
                 sensitive_header(&format!("Bearer {token}"))?,
             );
         }
-        self.send(operation, Method::GET, url, headers, None).await
+        let secrets = bearer.map(|t| vec![t.to_owned()]).unwrap_or_default();
+        let mut reply = self
+            .send(operation, Method::GET, url.clone(), headers, None)
+            .await?;
+        reply.secrets = secrets;
+        // A token in the query (validate_token) is also never echoed.
+        reply
+            .secrets
+            .extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+        Ok(reply)
     }
 
     /// `POST url` with an `application/x-www-form-urlencoded` body.
@@ -167,6 +178,7 @@ impl Http {
             headers,
             body,
             endpoint: endpoint.to_owned(),
+            secrets: Vec::new(),
         })
     }
 }
@@ -205,6 +217,7 @@ fn sensitive_header(value: &str) -> Result<HeaderValue> {
 #[derive(Default)]
 pub(crate) struct Form {
     pairs: Vec<(&'static str, String)>,
+    secrets: Vec<String>,
 }
 
 impl Form {
@@ -215,6 +228,18 @@ impl Form {
     pub(crate) fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
         self.pairs.push((name, value.into()));
         self
+    }
+
+    /// Adds a value that must never appear in an error, even if the provider
+    /// echoes it back.
+    pub(crate) fn push_secret(&mut self, name: &'static str, value: &str) -> &mut Self {
+        self.secrets.push(value.to_owned());
+        self.push(name, value)
+    }
+
+    /// A secret sent outside the body (in a header) that must not be echoed either.
+    pub(crate) fn never_echo(&mut self, value: &str) {
+        self.secrets.push(value.to_owned());
     }
 
     fn encode(&self) -> String {
@@ -275,7 +300,27 @@ impl Reply {
         if op.error.is_none() && op.code.is_none() && body == Body::Quotable {
             op.excerpt = Some(excerpt(&self.body));
         }
+        // A provider may echo what it was sent; what we sent as a secret stays out.
+        for field in [
+            &mut op.error,
+            &mut op.error_description,
+            &mut op.code,
+            &mut op.message,
+            &mut op.excerpt,
+        ] {
+            if let Some(text) = field.as_mut() {
+                self.scrub(text);
+            }
+        }
         op
+    }
+
+    fn scrub(&self, text: &mut String) {
+        for s in self.secrets.iter().filter(|s| s.len() >= 4) {
+            if text.contains(s.as_str()) {
+                *text = text.replace(s.as_str(), "[REDACTED]");
+            }
+        }
     }
 
     fn www_authenticate_error(&self) -> Option<(String, Option<String>)> {
