@@ -106,8 +106,11 @@ impl Http {
         if let Some(a) = authorization {
             headers.insert(header::AUTHORIZATION, a);
         }
-        self.send(operation, Method::POST, url, headers, Some(form.encode()))
-            .await
+        let mut reply = self
+            .send(operation, Method::POST, url, headers, Some(form.encode()))
+            .await?;
+        reply.secrets = form.secrets.clone();
+        Ok(reply)
     }
 
     async fn send(

@@ -38,6 +38,10 @@ pub struct Canned {
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub delay: Option<Duration>,
+    /// Replace `{echo}` in the body and headers with every value the request
+    /// carried (form values, query values, decoded Basic credentials, the
+    /// bearer token), as a careless provider might.
+    pub echo: bool,
 }
 
 impl Canned {
@@ -47,6 +51,7 @@ impl Canned {
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.to_string().into_bytes(),
             delay: None,
+            echo: false,
         }
     }
 
@@ -56,11 +61,17 @@ impl Canned {
             headers: vec![("content-type".into(), content_type.into())],
             body: body.into(),
             delay: None,
+            echo: false,
         }
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn echoing(mut self) -> Self {
+        self.echo = true;
         self
     }
 
@@ -136,12 +147,21 @@ async fn answer(state: Arc<State>, req: Request<Body>) -> Response<Body> {
         body: body.to_vec(),
     });
     let canned = state.answers.lock().unwrap().get(&path).cloned();
-    let Some(canned) = canned else {
+    let Some(mut canned) = canned else {
         return Response::builder()
             .status(StatusCode::NOT_FOUND)
             .body(Body::from("no answer configured"))
             .unwrap();
     };
+    if canned.echo {
+        let echo = echo_values(&state.requests.lock().unwrap().last().unwrap().clone());
+        canned.body = String::from_utf8_lossy(&canned.body)
+            .replace("{echo}", &echo)
+            .into_bytes();
+        for (_, v) in canned.headers.iter_mut() {
+            *v = v.replace("{echo}", &echo);
+        }
+    }
     if let Some(d) = canned.delay {
         tokio::time::sleep(d).await;
     }
@@ -150,4 +170,26 @@ async fn answer(state: Arc<State>, req: Request<Body>) -> Response<Body> {
         resp = resp.header(k, v);
     }
     resp.body(Body::from(canned.body)).unwrap()
+}
+
+fn echo_values(r: &Recorded) -> String {
+    use base64::Engine as _;
+    let mut values: Vec<String> = r.form().into_iter().map(|(_, v)| v).collect();
+    values.extend(r.query.iter().map(|(_, v)| v.clone()));
+    if let Some(auth) = r.header("authorization") {
+        if let Some(b) = auth.strip_prefix("Basic ") {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .unwrap_or_default();
+            for part in String::from_utf8_lossy(&raw).split(':') {
+                values.extend(
+                    url::form_urlencoded::parse(format!("v={part}").as_bytes()).map(|(_, v)| v.into_owned()),
+                );
+            }
+        }
+        if let Some(t) = auth.strip_prefix("Bearer ") {
+            values.push(t.to_owned());
+        }
+    }
+    values.join(" ")
 }

@@ -1,0 +1,251 @@
+//! No token, secret, code, verifier or password reaches `Debug`, `Display`,
+//! an error message or a log line: canary values go through every operation
+//! and every error path, and every piece of output is searched for them.
+
+#[path = "support/mock.rs"]
+mod mock;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use authing_oidc::{
+    AccessSecret, AccessToken, AuthMethod, AuthenticationClient, AuthorizationCode, AuthorizeParams,
+    ClientSecret, CodeChallengeMethod, CodeVerifier, IdToken, LogoutParams, Nonce, RefreshToken, State,
+    TokenToValidate,
+};
+use mock::{Canned, MockServer};
+use serde_json::json;
+
+const CANARIES: [&str; 9] = [
+    "CANARY-client-secret",
+    "CANARY-access-token",
+    "CANARY-refresh-token",
+    "CANARY-id-token",
+    "CANARY-auth-code",
+    "CANARYverifierCANARYverifierCANARYverifier-0",
+    "CANARY-access-secret",
+    "CANARY-new-access-token",
+    "CANARY-new-refresh-token",
+];
+
+/// Everything the SDK (and reqwest, hyper below it) logs, at every level.
+fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
+    static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUF.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let b = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || Writer(b.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).unwrap();
+        buf
+    })
+    .clone()
+}
+
+struct Writer(Arc<Mutex<Vec<u8>>>);
+impl Write for Writer {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for c in CANARIES {
+        assert!(!text.contains(c), "{what} leaks {c}: {text}");
+    }
+}
+
+/// Debug and Display of a result, whichever it is.
+fn show<T: std::fmt::Debug>(r: &Result<T, authing_oidc::Error>) -> String {
+    match r {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!("{e} | {e:?}"),
+    }
+}
+
+fn client(server: &MockServer, method: AuthMethod) -> AuthenticationClient {
+    AuthenticationClient::builder()
+        .app_id("app")
+        .secret(CANARIES[0])
+        .app_host(server.url())
+        .redirect_uri("https://example.com/cb")
+        .token_endpoint_auth_method(method)
+        .introspection_endpoint_auth_method(method)
+        .revocation_endpoint_auth_method(method)
+        .build()
+        .unwrap()
+}
+
+/// A provider that echoes every secret it was sent back into its errors.
+fn echo_everything(server: &MockServer) {
+    for path in ["/oidc/token", "/oidc/token/introspection"] {
+        server.on(
+            path,
+            Canned::json(
+                400,
+                json!({"error": "invalid_grant", "error_description": "{echo}"}),
+            )
+            .echoing(),
+        );
+    }
+    server.on(
+        "/oidc/token/revocation",
+        Canned::json(403, json!({"code": 1, "message": "{echo}"})).echoing(),
+    );
+    server.on(
+        "/oidc/me",
+        Canned::raw(401, "text/html", "<h1>bad token {echo}</h1>")
+            .with_header(
+                "www-authenticate",
+                "Bearer error=\"invalid_token\", error_description=\"{echo}\"",
+            )
+            .echoing(),
+    );
+    server.on(
+        "/api/v2/oidc/validate_token",
+        Canned::raw(500, "text/html", "oops {echo}").echoing(),
+    );
+}
+
+async fn every_operation(c: &AuthenticationClient) -> Vec<String> {
+    let at = AccessToken::new(CANARIES[1]);
+    let rt = RefreshToken::new(CANARIES[2]);
+    let it = IdToken::new(CANARIES[3]);
+    let code = AuthorizationCode::new(CANARIES[4]);
+    let verifier = CodeVerifier::new(CANARIES[5]);
+    let access_secret = AccessSecret::new(CANARIES[6]);
+    vec![
+        show(&c.get_access_token_by_code(&code, Some(&verifier)).await),
+        show(&c.get_new_access_token_by_refresh_token(&rt).await),
+        show(&c.get_user_info_by_access_token(&at).await),
+        show(&c.introspect_token(&at).await),
+        show(&c.introspect_token(&rt).await),
+        show(&c.validate_token(TokenToValidate::IdToken(&it)).await),
+        show(&c.validate_token(TokenToValidate::AccessToken(&at)).await),
+        show(&c.revoke_token(&rt).await),
+        show(
+            &c.get_access_token_by_client_credentials("openid", "AK", &access_secret)
+                .await,
+        ),
+        show(&c.generate_code_challenge_digest(
+            &CodeVerifier::new(format!("{}!", CANARIES[5])),
+            CodeChallengeMethod::S256,
+        )),
+    ]
+}
+
+#[tokio::test]
+async fn error_paths_never_show_a_secret() {
+    let logs = log_buffer();
+    let server = MockServer::start().await;
+    echo_everything(&server);
+    for method in [AuthMethod::ClientSecretPost, AuthMethod::ClientSecretBasic] {
+        let c = client(&server, method);
+        for (i, out) in every_operation(&c).await.iter().enumerate() {
+            assert_clean(&format!("operation {i} under {method:?}"), out);
+        }
+        assert_clean("client Debug", &format!("{c:?}"));
+    }
+    // The requests really carried the canaries, so the test could fail.
+    let sent: String = server
+        .requests()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(sent.contains(CANARIES[2]) && sent.contains(CANARIES[4]));
+    assert_clean("logs", &String::from_utf8_lossy(&logs.lock().unwrap()));
+}
+
+#[tokio::test]
+async fn timeouts_and_transport_errors_never_show_a_secret() {
+    let logs = log_buffer();
+    let server = MockServer::start().await;
+    server.on(
+        "/api/v2/oidc/validate_token",
+        Canned::json(200, json!({"sub": "u"})).delayed(std::time::Duration::from_secs(5)),
+    );
+    let c = AuthenticationClient::builder()
+        .app_id("app")
+        .secret(CANARIES[0])
+        .app_host(server.url())
+        .timeout(std::time::Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let it = IdToken::new(CANARIES[3]);
+    let r = c.validate_token(TokenToValidate::IdToken(&it)).await;
+    assert!(r.as_ref().is_err_and(|e| e.is_timeout()));
+    assert_clean("timeout", &show(&r));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = AuthenticationClient::builder()
+        .app_id("app")
+        .secret(CANARIES[0])
+        .app_host(format!("http://127.0.0.1:{port}"))
+        .build()
+        .unwrap();
+    assert_clean(
+        "transport",
+        &show(&dead.validate_token(TokenToValidate::IdToken(&it)).await),
+    );
+    assert_clean("logs", &String::from_utf8_lossy(&logs.lock().unwrap()));
+}
+
+#[tokio::test]
+async fn successful_results_never_show_a_secret() {
+    let logs = log_buffer();
+    let server = MockServer::start().await;
+    server.on("/oidc/token", Canned::json(200, json!({"access_token": CANARIES[7], "token_type": "Bearer",
+        "refresh_token": CANARIES[8], "id_token": CANARIES[3], "expires_in": 60, "unknown_token": CANARIES[1]})));
+    server.on(
+        "/oidc/me",
+        Canned::json(200, json!({"sub": "u", "email": "e@example.com"})),
+    );
+    let c = client(&server, AuthMethod::ClientSecretBasic);
+    let tokens = c
+        .get_access_token_by_code(&AuthorizationCode::new(CANARIES[4]), None)
+        .await;
+    assert_clean("token set", &show(&tokens));
+    let tokens = tokens.unwrap();
+    assert_clean(
+        "userinfo",
+        &show(&c.get_user_info_by_access_token(&tokens.access_token).await),
+    );
+    let login = c.build_authorize_url(AuthorizeParams::new()).unwrap();
+    let state = login.state.clone().unwrap();
+    let nonce = login.nonce.clone().unwrap();
+    let shown = format!("{login:?} {state:?} {nonce:?}");
+    assert!(!shown.contains(authing_oidc::ExposeSecret::expose_secret(&state)));
+    let logout = c.build_logout_url(LogoutParams::expert(IdToken::new(CANARIES[3]), "https://x/"));
+    assert!(logout.is_ok());
+    assert_clean("logs", &String::from_utf8_lossy(&logs.lock().unwrap()));
+}
+
+#[test]
+fn secret_types_redact_debug_and_have_no_display() {
+    let shown = format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        ClientSecret::new(CANARIES[0]),
+        AccessToken::new(CANARIES[1]),
+        RefreshToken::new(CANARIES[2]),
+        IdToken::new(CANARIES[3]),
+        AuthorizationCode::new(CANARIES[4]),
+        CodeVerifier::new(CANARIES[5]),
+        AccessSecret::new(CANARIES[6]),
+        State::new(CANARIES[7]),
+        Nonce::new(CANARIES[8]),
+    );
+    assert_clean("secret types", &shown);
+    assert!(shown.contains("[REDACTED]"));
+    let builder = AuthenticationClient::builder().app_id("a").secret(CANARIES[0]);
+    assert_clean("builder", &format!("{builder:?}"));
+}
