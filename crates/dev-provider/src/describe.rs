@@ -73,14 +73,21 @@ impl ProviderDescription {
 /// What [`DevProvider::start`] returns, or [`Error::Io`] when stdout or the signal handlers
 /// fail.
 pub async fn serve_until_signal(config: DevProviderConfig) -> Result<(), Error> {
+    serve_until(config, &mut std::io::stdout(), wait_for_signal()).await
+}
+
+/// [`serve_until_signal`] with the output and the stop condition injected, so it can be
+/// tested without sending signals to the test process.
+async fn serve_until(
+    config: DevProviderConfig,
+    out: &mut impl Write,
+    stop: impl Future<Output = Result<(), Error>>,
+) -> Result<(), Error> {
     let provider = DevProvider::start(config).await?;
-    {
-        let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{}", provider.description().to_json_line())?;
-        stdout.flush()?;
-    }
-    wait_for_signal().await?;
-    tracing::info!("dev-provider stopping on signal");
+    writeln!(out, "{}", provider.description().to_json_line())?;
+    out.flush()?;
+    stop.await?;
+    tracing::info!("dev-provider stopping");
     provider.shutdown().await;
     Ok(())
 }
@@ -100,4 +107,25 @@ async fn wait_for_signal() -> Result<(), Error> {
 async fn wait_for_signal() -> Result<(), Error> {
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn prints_one_json_line_then_serves_until_stopped() {
+        let mut out = Vec::new();
+        serve_until(DevProviderConfig::default(), &mut out, async { Ok(()) })
+            .await
+            .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        let line: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        let app_host = line["app_host"].as_str().unwrap();
+        assert!(app_host.starts_with("http://127.0.0.1:"));
+        assert_eq!(line["issuer"], format!("{app_host}/oidc"));
+        assert_eq!(line["clients"].as_array().unwrap().len(), 3);
+        assert_eq!(line["clients"][0]["secret"], "dev-app-secret");
+    }
 }

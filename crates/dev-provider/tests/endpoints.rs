@@ -1,11 +1,11 @@
 //! The endpoints around the login: userinfo, introspection, revocation, client_credentials,
 //! validate_token, logout, key rotation, and the CLI description.
 
-mod common;
+mod support;
 
 use authing_oidc_dev_provider::{ClientAuthMethod, DevProvider, DevProviderConfig, IdTokenAlg};
-use common::*;
 use reqwest::StatusCode;
+use support::*;
 
 fn secret_post() -> [(&'static str, &'static str); 2] {
     [("client_id", "dev-app"), ("client_secret", "dev-app-secret")]

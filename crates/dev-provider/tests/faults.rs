@@ -1,12 +1,12 @@
 //! Fault switches: each produces the defect it documents, and clears.
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use authing_oidc_dev_provider::{CallbackFault, IdTokenFault, TokenResponseFault, login_without_browser};
-use common::*;
 use reqwest::StatusCode;
+use support::*;
 
 #[tokio::test]
 async fn token_endpoint_fails_n_times_then_recovers() {

@@ -1,14 +1,14 @@
 //! The authorization code flow end to end: discovery, login in every response mode, PKCE,
 //! client authentication, code reuse and refresh rotation.
 
-mod common;
+mod support;
 
 use authing_oidc_dev_provider::{AuthorizationResponse, cancel_without_browser, login_without_browser};
-use common::*;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
 use serde_json::Value;
+use support::*;
 
 #[tokio::test]
 async fn discovery_and_jwks_have_the_advertised_shape() {
