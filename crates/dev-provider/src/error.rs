@@ -23,6 +23,9 @@ pub enum Error {
     /// The provider answered a login helper in a way a browser could not follow.
     #[error("unexpected response from the provider: {0}")]
     UnexpectedResponse(String),
+    /// A record the provider itself created went missing: a bug in the provider.
+    #[error("dev-provider internal error: {0}")]
+    Internal(String),
     /// The login page refused the username or password.
     #[error("the login page refused the username or password")]
     LoginRejected,

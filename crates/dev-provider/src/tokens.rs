@@ -184,10 +184,10 @@ pub(crate) fn issue_for_grant(
         .grants
         .get(grant_id)
         .cloned()
-        .ok_or_else(|| Error::Key("grant vanished".into()))?;
+        .ok_or_else(|| Error::Internal("grant vanished".into()))?;
     let client = provider
         .client(&grant.client_id)
-        .ok_or_else(|| Error::Config(format!("client {} is gone", grant.client_id)))?;
+        .ok_or_else(|| Error::Internal(format!("client {} is gone", grant.client_id)))?;
     let access_token = mint_access_token(provider, store, Some(grant_id), &client.app_id, &grant.sub, scope)?;
     let mut body = Map::new();
     if has_scope(scope, "openid") {
