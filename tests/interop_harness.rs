@@ -680,3 +680,46 @@ async fn machine_client_credentials_introspection_and_revocation() {
     let (_, info) = introspect(token).await;
     assert_eq!(info["active"], false);
 }
+
+#[tokio::test]
+async fn restart_on_the_same_port_with_new_or_saved_keys() {
+    async fn kids(provider: &PanvaProvider) -> Vec<String> {
+        let (status, jwks) = get_json(&provider.url("/jwks")).await;
+        assert_eq!(status, StatusCode::OK);
+        let mut kids: Vec<String> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect();
+        kids.sort();
+        kids
+    }
+
+    let dir = std::env::temp_dir().join(format!("panva-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("keys.json");
+
+    let first = PanvaProvider::start(PanvaOptions::default().write_keys_file(&saved)).await;
+    let (issuer, port) = (first.issuer().to_owned(), first.port());
+    let original = kids(&first).await;
+    assert_eq!(original.len(), 2);
+    first.stop().await;
+
+    // Same port, fresh keys: same issuer, every kid new (a key rotation as a client sees it).
+    let rotated = PanvaProvider::start(PanvaOptions::default().port(port)).await;
+    assert_eq!(rotated.issuer(), issuer);
+    let new = kids(&rotated).await;
+    assert!(
+        new.iter().all(|k| !original.contains(k)),
+        "{original:?} vs {new:?}"
+    );
+    rotated.stop().await;
+
+    // Same port, saved keys: the same keys again.
+    let restored = PanvaProvider::start(PanvaOptions::default().port(port).keys_file(&saved)).await;
+    assert_eq!(restored.issuer(), issuer);
+    assert_eq!(kids(&restored).await, original);
+    restored.stop().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}

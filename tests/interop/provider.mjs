@@ -4,12 +4,12 @@
 // it listens, and talk to it over HTTP. Everything else (provider notices, error events) goes to
 // stderr. See README.md for the options.
 //
-// Usage: node provider.mjs [--port N] [--mount /oidc] [--keys FILE] [--ttl JSON]
+// Usage: node provider.mjs [--port N] [--mount /oidc] [--keys FILE] [--write-keys FILE] [--ttl JSON]
 //                          [--clock-tolerance SECS] [--redirect-uris JSON] [--clients JSON]
 //                          [--exit-with-stdin]
 // Each option can also come from the environment: INTEROP_PORT (or PORT), INTEROP_MOUNT,
-// INTEROP_KEYS_FILE, INTEROP_TTL, INTEROP_CLOCK_TOLERANCE, INTEROP_REDIRECT_URIS,
-// INTEROP_CLIENTS. Arguments win.
+// INTEROP_KEYS_FILE, INTEROP_WRITE_KEYS_FILE, INTEROP_TTL, INTEROP_CLOCK_TOLERANCE,
+// INTEROP_REDIRECT_URIS, INTEROP_CLIENTS. Arguments win.
 
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -43,6 +43,7 @@ const { values: args, positionals } = parseArgs({
     port: { type: 'string' },
     mount: { type: 'string' },
     keys: { type: 'string' },
+    'write-keys': { type: 'string' },
     ttl: { type: 'string' },
     'redirect-uris': { type: 'string' },
     clients: { type: 'string' },
@@ -103,10 +104,30 @@ function generateKeys() {
 }
 
 const keysFile = args.keys ?? env.INTEROP_KEYS_FILE;
-const keys = keysFile
-  ? parseJson(`keys file ${keysFile}`, fs.readFileSync(keysFile, 'utf8'), null)?.keys
-  : generateKeys();
+let keys;
+if (keysFile) {
+  let text;
+  try {
+    text = fs.readFileSync(keysFile, 'utf8');
+  } catch (err) {
+    fail(`cannot read keys file ${keysFile}: ${err.message}`);
+  }
+  keys = parseJson(`keys file ${keysFile}`, text, null)?.keys;
+} else {
+  keys = generateKeys();
+}
 if (!Array.isArray(keys) || keys.length === 0) fail('the keys file must hold {"keys": [private JWKs]}');
+
+// --write-keys FILE saves the private signing keys (mode 0600), so a later start with
+// --keys FILE signs with the same keys (the provider keeps nothing else across restarts).
+const writeKeys = args['write-keys'] ?? env.INTEROP_WRITE_KEYS_FILE;
+if (writeKeys) {
+  try {
+    fs.writeFileSync(writeKeys, `${JSON.stringify({ keys })}\n`, { mode: 0o600 });
+  } catch (err) {
+    fail(`cannot write keys file ${writeKeys}: ${err.message}`);
+  }
+}
 
 const CALLBACK = 'http://127.0.0.1:3000/callback';
 const redirectUris = [CALLBACK, ...extraRedirectUris];

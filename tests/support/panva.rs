@@ -61,6 +61,9 @@ fn interop_dir() -> PathBuf {
 /// root of `http://127.0.0.1:PORT` with fresh keys.
 #[derive(Debug, Clone, Default)]
 pub struct PanvaOptions {
+    /// Listen on this port instead of a free one, e.g. to restart a provider at the same
+    /// issuer (with new keys, to test key rotation, or the same ones from `write_keys_file`).
+    pub port: Option<u16>,
     /// Mount the provider under this path (e.g. `/oidc`, for Authing-shaped URLs: the issuer is
     /// then `{app_host}/oidc` and the JWKS is at `{issuer}/.well-known/jwks.json`).
     pub mount: Option<String>,
@@ -77,9 +80,17 @@ pub struct PanvaOptions {
     pub clients: Vec<serde_json::Value>,
     /// A JSON file `{"keys": [private JWKs]}` to sign with, instead of fresh RS256 + ES256 keys.
     pub keys_file: Option<PathBuf>,
+    /// Write the private signing keys (fresh or from `keys_file`) to this file, for a later
+    /// start with `keys_file`.
+    pub write_keys_file: Option<PathBuf>,
 }
 
 impl PanvaOptions {
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
     pub fn mount(mut self, path: &str) -> Self {
         self.mount = Some(path.to_owned());
         self
@@ -107,6 +118,11 @@ impl PanvaOptions {
 
     pub fn keys_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.keys_file = Some(path.into());
+        self
+    }
+
+    pub fn write_keys_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.write_keys_file = Some(path.into());
         self
     }
 }
@@ -145,7 +161,9 @@ impl PanvaProvider {
         command
             .current_dir(&dir)
             .arg("provider.mjs")
-            .args(["--port", "0", "--exit-with-stdin"])
+            .arg("--port")
+            .arg(options.port.unwrap_or(0).to_string())
+            .arg("--exit-with-stdin")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -157,6 +175,7 @@ impl PanvaProvider {
             "PORT",
             "INTEROP_MOUNT",
             "INTEROP_KEYS_FILE",
+            "INTEROP_WRITE_KEYS_FILE",
             "INTEROP_TTL",
             "INTEROP_CLOCK_TOLERANCE",
             "INTEROP_REDIRECT_URIS",
@@ -189,6 +208,9 @@ impl PanvaProvider {
         }
         if let Some(keys) = &options.keys_file {
             command.arg("--keys").arg(keys);
+        }
+        if let Some(keys) = &options.write_keys_file {
+            command.arg("--write-keys").arg(keys);
         }
 
         let mut child = command.spawn().unwrap_or_else(|e| {
@@ -344,9 +366,18 @@ impl PanvaProvider {
         self.browser().login(authorize_url, login).await
     }
 
-    /// The process id of the node process (e.g. to stop it from a test).
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        Url::parse(&self.issuer)
+            .ok()
+            .and_then(|u| u.port())
+            .expect("the issuer has a port")
+    }
+
+    /// Kills the provider and waits until it has exited (its port is then free again).
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
     }
 }
 
