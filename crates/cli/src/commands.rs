@@ -1,0 +1,439 @@
+//! What each command does: build the client from the global options, call the
+//! SDK, print one JSON document.
+
+use std::path::Path;
+
+use authing_oidc::flow::{Authenticated, CallbackParams, PendingCallback, Unauthorized};
+use authing_oidc::{
+    AccessSecret, AccessToken, AuthMethod, AuthenticationClient, AuthorizationCode, AuthorizeParams,
+    ClientSecret, CodeChallengeMethod, CodeVerifier, ExposeSecret as _, IdToken, LogoutParams, Nonce,
+    Protocol, RefreshToken, ResponseMode, SigningAlgorithm, TokenToValidate, ValidateTokenResult,
+    VerifyOptions,
+};
+use serde_json::{Value, json};
+
+use crate::cli::{AuthMethodArg, ChallengeMethodArg, Cli, Command, GlobalOpts, ProtocolArg, ResponseModeArg};
+use crate::error::{CliError, Kind};
+use crate::input::Inputs;
+use crate::login;
+use crate::output::{self, print};
+use crate::store::LockedFile;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let mut inputs = Inputs::default();
+    let g = &cli.global;
+    match cli.command {
+        Command::Pkce { length, method } => {
+            let verifier = authing_oidc::pkce::generate_code_verifier(length)?;
+            let challenge = authing_oidc::pkce::code_challenge(&verifier, method.into())?;
+            print(&json!({
+                "code_verifier": verifier.expose_secret(),
+                "code_challenge": challenge.as_str(),
+                "code_challenge_method": CodeChallengeMethod::from(method).as_str(),
+            }))
+        }
+        Command::DevProvider { port } => {
+            let mut config = authing_oidc_dev_provider::DevProviderConfig::default();
+            config.port = port;
+            authing_oidc_dev_provider::serve_until_signal(config).await?;
+            Ok(())
+        }
+        Command::AuthorizeUrl {
+            scope,
+            response_type,
+            response_mode,
+            state,
+            nonce,
+            code_challenge,
+            code_challenge_method,
+        } => {
+            let client = build_client(g, &mut inputs).await?;
+            let mut p = AuthorizeParams::new();
+            p.scope = scope;
+            p.response_type = response_type;
+            p.response_mode = response_mode.map(Into::into);
+            p.state = state;
+            p.nonce = nonce;
+            p.code_challenge = code_challenge;
+            p.code_challenge_method = code_challenge_method.map(Into::into);
+            let url = client.build_authorize_url(p)?;
+            print(&json!({"url": url.as_str()}))
+        }
+        Command::Exchange { code, code_verifier } => {
+            let code = AuthorizationCode::new(inputs.resolve("--code", &code)?);
+            let verifier = inputs
+                .resolve_opt("--code-verifier", code_verifier.as_deref())?
+                .map(CodeVerifier::new);
+            let client = build_client(g, &mut inputs).await?;
+            let tokens = client.get_access_token_by_code(&code, verifier.as_ref()).await?;
+            print(&output::token_set(&tokens))
+        }
+        Command::Userinfo { access_token } => {
+            let token = AccessToken::new(inputs.resolve("--access-token", &access_token)?);
+            let client = build_client(g, &mut inputs).await?;
+            let info = client.get_user_info_by_access_token(&token).await?;
+            print(&to_json(&info)?)
+        }
+        Command::Refresh { refresh_token } => {
+            let token = RefreshToken::new(inputs.resolve("--refresh-token", &refresh_token)?);
+            let client = build_client(g, &mut inputs).await?;
+            let tokens = client.get_new_access_token_by_refresh_token(&token).await?;
+            print(&output::token_set(&tokens))
+        }
+        Command::Introspect { token } => {
+            // The provider tells access and refresh tokens apart itself; the
+            // SDK's type only decides what can be sent.
+            let token = AccessToken::new(inputs.resolve("--token", &token)?);
+            let client = build_client(g, &mut inputs).await?;
+            let result = client.introspect_token(&token).await?;
+            if result.active {
+                print(&to_json(&result)?)
+            } else {
+                print(&json!({"active": false}))
+            }
+        }
+        Command::Validate {
+            id_token,
+            access_token,
+        } => {
+            let id_token = inputs
+                .resolve_opt("--id-token", id_token.as_deref())?
+                .map(IdToken::new);
+            let access_token = inputs
+                .resolve_opt("--access-token", access_token.as_deref())?
+                .map(AccessToken::new);
+            let which = match (&id_token, &access_token) {
+                (Some(t), None) => TokenToValidate::IdToken(t),
+                (None, Some(t)) => TokenToValidate::AccessToken(t),
+                _ => {
+                    return Err(CliError::usage(
+                        "give exactly one of --id-token and --access-token",
+                    ));
+                }
+            };
+            let client = build_client(g, &mut inputs).await?;
+            match client.validate_token(which).await? {
+                ValidateTokenResult::Valid(claims) => print(&Value::Object(claims)),
+                ValidateTokenResult::Invalid { code, message } => Err(CliError::new(
+                    Kind::TokenInvalid,
+                    format!("the provider says the token is invalid (code {code}: {message})"),
+                )),
+                _ => Err(CliError::new(Kind::Internal, "unknown validate_token result")),
+            }
+        }
+        Command::Revoke { token } => {
+            let token = AccessToken::new(inputs.resolve("--token", &token)?);
+            let client = build_client(g, &mut inputs).await?;
+            client.revoke_token(&token).await?;
+            print(&json!({"revoked": true}))
+        }
+        Command::LogoutUrl {
+            expert,
+            post_logout_redirect_uri,
+            id_token,
+            state,
+        } => {
+            let id_token = inputs.resolve_opt("--id-token", id_token.as_deref())?;
+            let client = build_client(g, &mut inputs).await?;
+            let params = if expert {
+                let (Some(id_token), Some(uri)) = (id_token, post_logout_redirect_uri) else {
+                    return Err(CliError::usage(
+                        "--expert needs --id-token and --post-logout-redirect-uri",
+                    ));
+                };
+                let mut p = LogoutParams::expert(IdToken::new(id_token), uri);
+                if let Some(s) = state {
+                    p = p.with_state(s);
+                }
+                p
+            } else {
+                match post_logout_redirect_uri {
+                    Some(uri) => LogoutParams::simple_to(uri),
+                    None => LogoutParams::simple(),
+                }
+            };
+            let url = client.build_logout_url(params)?;
+            print(&json!({"url": url.as_str()}))
+        }
+        Command::ClientCredentials {
+            scope,
+            access_key,
+            access_secret,
+        } => {
+            let secret = AccessSecret::new(inputs.resolve("--access-secret", &access_secret)?);
+            let client = build_client(g, &mut inputs).await?;
+            let tokens = client
+                .get_access_token_by_client_credentials(&scope, &access_key, &secret)
+                .await?;
+            print(&output::token_set(&tokens))
+        }
+        Command::VerifyIdToken {
+            id_token,
+            nonce,
+            access_token,
+        } => {
+            let id_token = IdToken::new(inputs.resolve("--id-token", &id_token)?);
+            let access_token = inputs
+                .resolve_opt("--access-token", access_token.as_deref())?
+                .map(AccessToken::new);
+            let nonce = nonce.map(Nonce::new);
+            let client = build_client(g, &mut inputs).await?;
+            let mut opts = VerifyOptions::new();
+            if let Some(n) = &nonce {
+                opts = opts.nonce(n);
+            }
+            if let Some(a) = &access_token {
+                opts = opts.access_token(a);
+            }
+            let claims = client.verify_id_token(&id_token, &opts).await?;
+            print(&claims.to_json())
+        }
+        Command::Begin {
+            scope,
+            response_mode,
+            pending,
+        } => {
+            let client = build_client(g, &mut inputs).await?;
+            let mut login = Unauthorized::new(client);
+            if let Some(s) = scope {
+                login = login.scope(s);
+            }
+            if let Some(m) = response_mode {
+                login = login.response_mode(m.into());
+            }
+            let (url, waiting) = login.start()?;
+            let lock = LockedFile::lock(&pending)?;
+            lock.write_pending(&waiting.export_with_secrets())?;
+            drop(lock);
+            print(&json!({"url": url.as_str()}))
+        }
+        Command::Finish {
+            pending,
+            callback,
+            form_body,
+            session,
+        } => {
+            if session.as_deref() == Some(pending.as_path()) {
+                return Err(CliError::usage("--session must name another file than --pending"));
+            }
+            let params = match (callback, form_body) {
+                (Some(c), None) => CallbackParams::from_url(&inputs.resolve("--callback", &c)?)?,
+                (None, Some(b)) => CallbackParams::from_form_post(&inputs.resolve("--form-body", &b)?)?,
+                _ => return Err(CliError::usage("give exactly one of --callback and --form-body")),
+            };
+            let client = build_client(g, &mut inputs).await?;
+            let lock = LockedFile::lock(&pending)?;
+            let saved = lock.read_pending(&client)?;
+            let waiting = PendingCallback::restore_from_trusted_store(client.clone(), saved)?;
+            // On failure the pending file stays, as SPEC §6 asks.
+            let authenticated = waiting.complete(params).await?;
+            save_session(session.as_deref(), &authenticated)?;
+            lock.remove_pending()?;
+            let now = client.clock().unix_now();
+            print(&output::login_result(&authenticated, now, session.is_none()))
+        }
+        Command::Login {
+            session,
+            scope,
+            response_mode,
+        } => {
+            let client = build_client(g, &mut inputs).await?;
+            run_login(client, session.as_deref(), scope, response_mode).await
+        }
+        Command::Token {
+            session,
+            force_refresh,
+        } => {
+            let client = build_client(g, &mut inputs).await?;
+            let (lock, authenticated) = open_session(&session, client.clone())?;
+            let token = if force_refresh {
+                authenticated.force_refresh().await?
+            } else {
+                authenticated.access_token().await?
+            };
+            // A refresh has already rewritten the file through the hook.
+            drop(lock);
+            print(&json!({
+                "access_token": token.access_token.expose_secret(),
+                "expires_in": token.expires_in.map(|d| d.as_secs()),
+            }))
+        }
+        Command::Whoami { session } => {
+            let client = build_client(g, &mut inputs).await?;
+            let (lock, authenticated) = open_session(&session, client)?;
+            let info = authenticated.userinfo().await?;
+            drop(lock);
+            print(&to_json(&info)?)
+        }
+    }
+}
+
+/// Locks and restores a session file, with a hook that rewrites it after a
+/// refresh. The lock is held until the returned guard is dropped.
+fn open_session(path: &Path, client: AuthenticationClient) -> Result<(LockedFile, Authenticated), CliError> {
+    let lock = LockedFile::lock(path)?;
+    let saved = lock.read_session(&client)?;
+    let authenticated = Authenticated::restore_from_trusted_store(client, saved)?;
+    authenticated.set_persistence(lock.session_hook());
+    Ok((lock, authenticated))
+}
+
+/// Saves a new session to `path`, when one was named.
+fn save_session(path: Option<&Path>, session: &Authenticated) -> Result<(), CliError> {
+    if let Some(path) = path {
+        let lock = LockedFile::lock(path)?;
+        lock.write_session(&session.export_with_secrets())?;
+    }
+    Ok(())
+}
+
+async fn run_login(
+    client: AuthenticationClient,
+    session: Option<&Path>,
+    scope: Option<String>,
+    response_mode: Option<ResponseModeArg>,
+) -> Result<(), CliError> {
+    let (port, path) = login::loopback_target(client.redirect_uri())?;
+    if response_mode == Some(ResponseModeArg::Fragment) {
+        return Err(CliError::usage(
+            "login receives query or form_post responses; a fragment never reaches the listener",
+        ));
+    }
+    let listener = login::bind(port).await?;
+    let mut start = Unauthorized::new(client.clone());
+    if let Some(s) = scope {
+        start = start.scope(s);
+    }
+    if let Some(m) = response_mode {
+        start = start.response_mode(m.into());
+    }
+    let (url, waiting) = start.start()?;
+    {
+        use std::io::Write as _;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "Open this URL in a browser to log in (waiting up to 300 s):\n{url}"
+        );
+        let _ = err.flush();
+    }
+    let arrived = tokio::time::timeout(login::LOGIN_TIMEOUT, login::wait_for_callback(listener, path))
+        .await
+        .map_err(|_| {
+            CliError::new(
+                Kind::Timeout,
+                format!(
+                    "no login response reached the listener within {} s",
+                    login::LOGIN_TIMEOUT.as_secs()
+                ),
+            )
+        })??;
+    let outcome: Result<Authenticated, CliError> = async {
+        let params = arrived.params.clone()?;
+        let authenticated = waiting.complete(params).await?;
+        save_session(session, &authenticated)?;
+        Ok(authenticated)
+    }
+    .await;
+    match outcome {
+        Ok(authenticated) => {
+            arrived.answer(true, "You are logged in.").await;
+            let now = client.clock().unix_now();
+            print(&output::login_result(&authenticated, now, session.is_none()))
+        }
+        Err(e) => {
+            arrived
+                .answer(false, &format!("The login failed ({}).", e.kind().as_str()))
+                .await;
+            Err(e)
+        }
+    }
+}
+
+/// The client the global options describe: the Authing preset with
+/// `--app-host`, discovery with `--issuer`.
+async fn build_client(g: &GlobalOpts, inputs: &mut Inputs) -> Result<AuthenticationClient, CliError> {
+    let app_id = g
+        .app_id
+        .as_deref()
+        .ok_or_else(|| CliError::config("--app-id (or AUTHING_APP_ID) is required"))?;
+    let mut b = AuthenticationClient::builder().app_id(app_id);
+    if let Some(secret) = inputs.resolve_opt("--secret", g.secret.as_deref())? {
+        b = b.secret(ClientSecret::new(secret));
+    }
+    if let Some(r) = &g.redirect_uri {
+        b = b.redirect_uri(r);
+    }
+    if let Some(p) = g.protocol {
+        b = b.protocol(p.into());
+    }
+    if let Some(m) = g.token_endpoint_auth_method {
+        b = b.token_endpoint_auth_method(m.into());
+    }
+    if let Some(m) = g.introspection_endpoint_auth_method {
+        b = b.introspection_endpoint_auth_method(m.into());
+    }
+    if let Some(m) = g.revocation_endpoint_auth_method {
+        b = b.revocation_endpoint_auth_method(m.into());
+    }
+    if let Some(alg) = &g.id_token_signed_response_alg {
+        b = b.id_token_signed_response_alg(alg.parse::<SigningAlgorithm>()?);
+    }
+    let client = match (&g.app_host, &g.issuer) {
+        (Some(host), None) => b.app_host(host).build()?,
+        (None, Some(issuer)) => b.discover(issuer).await?,
+        (Some(_), Some(_)) => return Err(CliError::usage("--app-host and --issuer exclude each other")),
+        (None, None) => {
+            return Err(CliError::config(
+                "--app-host (AUTHING_APP_HOST) or --issuer (AUTHING_ISSUER) is required",
+            ));
+        }
+    };
+    tracing::debug!(issuer = %client.issuer(), client_id = %client.app_id(), "client configured");
+    Ok(client)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CliError> {
+    serde_json::to_value(value).map_err(|_| CliError::new(Kind::Internal, "cannot render the result as JSON"))
+}
+
+impl From<ProtocolArg> for Protocol {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::Oidc => Protocol::Oidc,
+            ProtocolArg::Oauth => Protocol::Oauth,
+            ProtocolArg::Saml => Protocol::Saml,
+            ProtocolArg::Cas => Protocol::Cas,
+        }
+    }
+}
+
+impl From<AuthMethodArg> for AuthMethod {
+    fn from(m: AuthMethodArg) -> Self {
+        match m {
+            AuthMethodArg::ClientSecretPost => AuthMethod::ClientSecretPost,
+            AuthMethodArg::ClientSecretBasic => AuthMethod::ClientSecretBasic,
+            AuthMethodArg::None => AuthMethod::None,
+        }
+    }
+}
+
+impl From<ResponseModeArg> for ResponseMode {
+    fn from(m: ResponseModeArg) -> Self {
+        match m {
+            ResponseModeArg::Query => ResponseMode::Query,
+            ResponseModeArg::Fragment => ResponseMode::Fragment,
+            ResponseModeArg::FormPost => ResponseMode::FormPost,
+        }
+    }
+}
+
+impl From<ChallengeMethodArg> for CodeChallengeMethod {
+    fn from(m: ChallengeMethodArg) -> Self {
+        match m {
+            ChallengeMethodArg::S256 => CodeChallengeMethod::S256,
+            ChallengeMethodArg::Plain => CodeChallengeMethod::Plain,
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Pending-login and session files.
+//!
+//! Each is one JSON document, an envelope that names what it is, its version,
+//! the issuer and the client id, around the SDK's exported state:
+//!
+//! ```json
+//! {"format": "authing-oidc-cli/session", "version": 1,
+//!  "issuer": "https://…/oidc", "client_id": "…", "saved": { …SavedSession… }}
+//! ```
+//!
+//! The client secret is never in it. Files are created with mode 0600 and
+//! rewritten by writing a temporary file in the same directory and renaming it
+//! over the old one. Every access holds an exclusive lock on the sidecar file
+//! `FILE.lock` from reading through refreshing to renaming, so two processes
+//! never refresh the same token twice. (The lock is on a sidecar because the
+//! rename replaces the file itself: a lock on the old file would not stop a
+//! process that opened it before the rename from reading stale tokens.)
+
+use std::fs::{File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use authing_oidc::AuthenticationClient;
+use authing_oidc::flow::{PersistFuture, SavedPendingCallback, SavedSession, TokenPersistence};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::CliError;
+
+/// The `format` of a pending-login file.
+pub const PENDING_FORMAT: &str = "authing-oidc-cli/pending";
+/// The `format` of a session file.
+pub const SESSION_FORMAT: &str = "authing-oidc-cli/session";
+/// The envelope version this CLI writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The file around the SDK's exported state.
+#[derive(Serialize, Deserialize)]
+struct Envelope<T> {
+    format: String,
+    version: u32,
+    issuer: String,
+    client_id: String,
+    saved: T,
+}
+
+/// An exclusive lock on `FILE.lock`, held until dropped. While it is held,
+/// this process alone reads, refreshes and rewrites `FILE`.
+#[derive(Debug)]
+pub struct LockedFile {
+    path: PathBuf,
+    lock_path: PathBuf,
+    _lock: File,
+}
+
+impl LockedFile {
+    /// Waits for the exclusive lock of `path` (creating the 0600 sidecar
+    /// `path.lock` when needed).
+    pub fn lock(path: &Path) -> Result<Self, CliError> {
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| CliError::file(format!("{} is not a file name", path.display())))?;
+        let mut lock_name = file_name.to_os_string();
+        lock_name.push(".lock");
+        let lock_path = path.with_file_name(lock_name);
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        owner_only(&mut options);
+        let lock = options
+            .open(&lock_path)
+            .map_err(|e| CliError::file(format!("cannot open the lock file {}: {e}", lock_path.display())))?;
+        lock.lock()
+            .map_err(|e| CliError::file(format!("cannot lock {}: {e}", lock_path.display())))?;
+        Ok(LockedFile {
+            path: path.to_owned(),
+            lock_path,
+            _lock: lock,
+        })
+    }
+
+    /// Reads the pending login, refusing a file of another format, version,
+    /// issuer or client.
+    pub fn read_pending(&self, client: &AuthenticationClient) -> Result<SavedPendingCallback, CliError> {
+        let saved: SavedPendingCallback = read_envelope(&self.path, PENDING_FORMAT, client)?;
+        Ok(saved)
+    }
+
+    /// Reads the session, refusing a file of another format, version, issuer
+    /// or client.
+    pub fn read_session(&self, client: &AuthenticationClient) -> Result<SavedSession, CliError> {
+        read_envelope(&self.path, SESSION_FORMAT, client)
+    }
+
+    /// Writes the pending login (0600, temporary file + rename).
+    pub fn write_pending(&self, saved: &SavedPendingCallback) -> Result<(), CliError> {
+        write_envelope(
+            &self.path,
+            PENDING_FORMAT,
+            saved.issuer(),
+            saved.client_id(),
+            saved,
+        )
+    }
+
+    /// Writes the session (0600, temporary file + rename).
+    pub fn write_session(&self, saved: &SavedSession) -> Result<(), CliError> {
+        write_session_file(&self.path, saved)
+    }
+
+    /// Deletes a finished pending login and its lock file. A process waiting
+    /// on the old lock then finds no file, which is the right answer.
+    pub fn remove_pending(self) -> Result<(), CliError> {
+        std::fs::remove_file(&self.path)
+            .map_err(|e| CliError::file(format!("cannot delete {}: {e}", self.path.display())))?;
+        let _ = std::fs::remove_file(&self.lock_path);
+        Ok(())
+    }
+
+    /// A persistence hook that rewrites this session file; valid while the
+    /// lock is held (the caller keeps `self` alive across the refresh).
+    pub fn session_hook(&self) -> Arc<dyn TokenPersistence> {
+        Arc::new(SessionFileHook {
+            path: self.path.clone(),
+        })
+    }
+}
+
+/// Rewrites the session file after every refresh, before the new tokens are
+/// handed out (SPEC §5). Used only under the file's [`LockedFile`].
+struct SessionFileHook {
+    path: PathBuf,
+}
+
+impl TokenPersistence for SessionFileHook {
+    fn persist<'a>(&'a self, session: &'a SavedSession) -> PersistFuture<'a> {
+        Box::pin(async move {
+            tracing::debug!(file = %self.path.display(), "saving the refreshed session");
+            write_session_file(&self.path, session).map_err(|e| e.to_string())
+        })
+    }
+}
+
+fn write_session_file(path: &Path, saved: &SavedSession) -> Result<(), CliError> {
+    write_envelope(path, SESSION_FORMAT, saved.issuer(), saved.client_id(), saved)
+}
+
+fn read_envelope<T: DeserializeOwned>(
+    path: &Path,
+    format: &str,
+    client: &AuthenticationClient,
+) -> Result<T, CliError> {
+    let shown = path.display();
+    let text =
+        std::fs::read_to_string(path).map_err(|e| CliError::file(format!("cannot read {shown}: {e}")))?;
+    // serde_json's messages can quote values, and the file holds secrets: report
+    // only where and what kind of problem.
+    let value: Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::file(format!(
+            "{shown} is not JSON ({:?} error at line {}, column {})",
+            e.classify(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    let found = value.get("format").and_then(Value::as_str).unwrap_or("");
+    if found != format {
+        return Err(CliError::file(format!(
+            "{shown} is not a {format} file (format {found:?})"
+        )));
+    }
+    let envelope: Envelope<Value> = serde_json::from_value(value).map_err(|_| {
+        CliError::file(format!(
+            "{shown} is malformed: a field is missing or has the wrong type"
+        ))
+    })?;
+    if envelope.version != VERSION {
+        return Err(CliError::file(format!(
+            "{shown} has version {}, this tool reads version {VERSION}",
+            envelope.version
+        )));
+    }
+    if envelope.issuer != client.issuer() || envelope.client_id != client.app_id() {
+        return Err(CliError::file(format!(
+            "{shown} was made for client {:?} of issuer {:?}, not client {:?} of issuer {:?}",
+            envelope.client_id,
+            envelope.issuer,
+            client.app_id(),
+            client.issuer()
+        )));
+    }
+    serde_json::from_value(envelope.saved)
+        .map_err(|_| CliError::file(format!("{shown} is malformed: its saved state does not parse")))
+}
+
+fn write_envelope<T: Serialize>(
+    path: &Path,
+    format: &str,
+    issuer: &str,
+    client_id: &str,
+    saved: &T,
+) -> Result<(), CliError> {
+    let envelope = Envelope {
+        format: format.to_owned(),
+        version: VERSION,
+        issuer: issuer.to_owned(),
+        client_id: client_id.to_owned(),
+        saved,
+    };
+    let mut text = serde_json::to_string_pretty(&envelope)
+        .map_err(|_| CliError::file(format!("cannot serialise {}", path.display())))?;
+    text.push('\n');
+    write_atomically(path, text.as_bytes())
+}
+
+/// Writes a new 0600 file next to `path` and renames it over `path`.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let shown = path.display();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| CliError::file(format!("{shown} is not a file name")))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.{nanos}.tmp", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    let result = (|| {
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        owner_only(&mut options);
+        let mut file = options.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)?;
+        // Make the rename itself durable (best effort: not every platform can
+        // open a directory).
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok::<(), std::io::Error>(())
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        CliError::file(format!("cannot write {shown}: {e}"))
+    })
+}
+
+#[cfg(unix)]
+fn owner_only(options: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    options.mode(0o600);
+}
+
+#[cfg(not(unix))]
+fn owner_only(_options: &mut OpenOptions) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_is_owner_only() {
+        let dir = std::env::temp_dir().join(format!("authing-oidc-cli-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.json");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Only the file itself is left: no temporary files.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
