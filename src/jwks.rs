@@ -214,7 +214,8 @@ impl JwksCache {
         let now = client.clock().now();
         let set = match self.snapshot() {
             Some(set) if !set.is_stale(now) => set,
-            held => self.refresh(client, held, false).await?,
+            // Boxed: the fetch future is large and rare; the hot path should not carry its size.
+            held => Box::pin(self.refresh(client, held, false)).await?,
         };
         match set.lookup(kid, alg) {
             Lookup::Found(index) => return Ok(FoundKey { set, index }),
@@ -227,7 +228,7 @@ impl JwksCache {
             alg = alg.as_str(),
             "no matching key in the cached JWKS; re-fetching"
         );
-        let set = self.refresh(client, Some(set), true).await?;
+        let set = Box::pin(self.refresh(client, Some(set), true)).await?;
         match set.lookup(kid, alg) {
             Lookup::Found(index) => Ok(FoundKey { set, index }),
             Lookup::Refused(e) => Err(e.into()),
