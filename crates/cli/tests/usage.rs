@@ -296,7 +296,7 @@ async fn verbose_logs_carry_no_secret() {
     let pending = env.path("p");
     let session = env.path("s");
     let mut stderr = String::new();
-    let mut verbose = |args: &[&str]| {
+    let verbose = |args: &[&str]| {
         let mut cmd = env.cli();
         cmd.arg("-vv").args(args);
         run(cmd)
