@@ -6,11 +6,11 @@ use std::time::Duration;
 use url::Url;
 
 use crate::client::{AuthenticationClient, Inner, Provider};
+use crate::clock::{Clock, SystemClock};
 use crate::config::{
     AuthMethod, DEFAULT_LEEWAY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Protocol, SigningAlgorithm,
     provider_url,
 };
-use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::http::{Http, default_client};
 use crate::secret::ClientSecret;
@@ -51,6 +51,7 @@ pub struct AuthenticationClientBuilder {
     leeway: Option<Duration>,
     trusted_audiences: Vec<String>,
     clock: Option<Arc<dyn Clock>>,
+    jwks_min_refetch_interval: Option<Duration>,
 }
 
 impl std::fmt::Debug for AuthenticationClientBuilder {
@@ -164,6 +165,15 @@ impl AuthenticationClientBuilder {
         self
     }
 
+    /// The minimum time between two JWKS fetches triggered by an id_token
+    /// whose `kid` is not in the cached keys (key rotation); default 10 s. It
+    /// bounds the load forged tokens can cause at the provider. See
+    /// [`crate::jwks`].
+    pub fn jwks_min_refetch_interval(mut self, interval: Duration) -> Self {
+        self.jwks_min_refetch_interval = Some(interval);
+        self
+    }
+
     /// **Insecure.** Allows plain `http` to non-loopback hosts for the app
     /// host, the issuer and every discovered endpoint. Tokens and secrets then
     /// travel in clear text. Loopback hosts never need this.
@@ -256,6 +266,10 @@ impl AuthenticationClientBuilder {
                 provider,
                 http,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                jwks: crate::jwks::JwksCache::new(
+                    self.jwks_min_refetch_interval
+                        .unwrap_or(crate::jwks::DEFAULT_MIN_REFETCH_INTERVAL),
+                ),
             }),
         })
     }

@@ -48,6 +48,8 @@ pub(crate) struct Inner {
     pub(crate) provider: Provider,
     pub(crate) http: Http,
     pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
+    /// The provider's signing keys, shared by every clone of the client.
+    pub(crate) jwks: crate::jwks::JwksCache,
 }
 
 /// Where the endpoints come from.
@@ -393,19 +395,19 @@ impl AuthenticationClient {
         url.query_pairs_mut().append_pair(name, value);
         let reply = self.http().get("validate_token", url, None).await?;
         // A `{code, message}` body means invalid whatever the status.
-        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&reply.body) {
-            if let Some(code) = map.get("code").filter(|c| !c.is_null()) {
-                let code = match code {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                let message = map
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                return Ok(ValidateTokenResult::Invalid { code, message });
-            }
+        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&reply.body)
+            && let Some(code) = map.get("code").filter(|c| !c.is_null())
+        {
+            let code = match code {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let message = map
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            return Ok(ValidateTokenResult::Invalid { code, message });
         }
         let reply = reply.error_for_status(Body::Sensitive)?;
         let claims: Map<String, Value> = reply.json(Body::Sensitive)?;

@@ -11,7 +11,10 @@ pub trait Clock: Debug + Send + Sync + 'static {
 
     /// Seconds since the Unix epoch (0 for times before it).
     fn unix_now(&self) -> u64 {
-        self.now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+        self.now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
     }
 }
 
@@ -34,7 +37,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock standing at `start`.
     pub fn new(start: SystemTime) -> Self {
-        ManualClock { now: std::sync::Mutex::new(start) }
+        ManualClock {
+            now: std::sync::Mutex::new(start),
+        }
     }
 
     /// Moves the clock forward.

@@ -9,8 +9,9 @@ use std::fmt;
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong.
-#[derive(Debug, thiserror::Error)]
+/// Everything that can go wrong. `Clone`, so that concurrent callers waiting
+/// on one refresh can all receive its outcome.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The client was configured wrongly (found when it is built, or when an
@@ -38,9 +39,9 @@ pub enum Error {
         endpoint: String,
     },
 
-    /// The provider answered with an error.
+    /// The provider answered with an error (boxed: it is the largest variant).
     #[error("{0}")]
-    Op(OpError),
+    Op(Box<OpError>),
 
     /// The provider answered something that is not what the protocol says.
     #[error("invalid response from {endpoint}: {reason}")]

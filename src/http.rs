@@ -157,13 +157,13 @@ impl Http {
     async fn receive(&self, request: reqwest::RequestBuilder, endpoint: &str) -> Result<Reply> {
         let mut response = request.send().await.map_err(|e| transport(e, endpoint))?;
         let status = response.status();
-        if let Some(len) = response.content_length() {
-            if len > self.max_body as u64 {
-                return Err(Error::ResponseTooLarge {
-                    endpoint: endpoint.to_owned(),
-                    limit: self.max_body,
-                });
-            }
+        if let Some(len) = response.content_length()
+            && len > self.max_body as u64
+        {
+            return Err(Error::ResponseTooLarge {
+                endpoint: endpoint.to_owned(),
+                limit: self.max_body,
+            });
         }
         let headers = std::mem::take(response.headers_mut());
         let mut body = Vec::new();
@@ -273,7 +273,7 @@ impl Reply {
         if self.status.is_success() {
             return Ok(self);
         }
-        Err(Error::Op(self.op_error(body)))
+        Err(Error::Op(Box::new(self.op_error(body))))
     }
 
     /// The provider error this answer carries, read from an OAuth error body,
@@ -294,11 +294,11 @@ impl Reply {
             op.code = map.get("code").and_then(short_string);
             op.message = map.get("message").and_then(short_string);
         }
-        if op.error.is_none() {
-            if let Some((error, description)) = self.www_authenticate_error() {
-                op.error = Some(error);
-                op.error_description = op.error_description.or(description);
-            }
+        if op.error.is_none()
+            && let Some((error, description)) = self.www_authenticate_error()
+        {
+            op.error = Some(error);
+            op.error_description = op.error_description.or(description);
         }
         if op.error.is_none() && op.code.is_none() && body == Body::Quotable {
             op.excerpt = Some(excerpt(&self.body));

@@ -38,6 +38,8 @@
 //! - [`authorize`], [`logout`]: the URLs the browser is sent to;
 //! - [`pkce`]: RFC 7636 verifiers and challenges;
 //! - [`discovery`]: provider metadata for non-Authing providers;
+//! - [`id_token`]: local id_token verification (OIDC Core §3.1.3.7, §12.2), with
+//!   the provider's keys cached and rotated by [`jwks`];
 //! - [`secret`]: the secret types;
 //! - [`error`]: the one [`Error`] type.
 
@@ -46,14 +48,19 @@
 
 pub mod authorize;
 mod builder;
+pub mod callback;
 mod client;
 pub mod clock;
 pub mod config;
 pub mod discovery;
 pub mod error;
+pub mod flow;
 mod http;
+pub mod id_token;
 pub mod introspection;
+pub mod jwks;
 pub mod logout;
+pub mod m2m;
 pub mod pkce;
 mod random;
 pub mod secret;
@@ -65,6 +72,7 @@ pub use builder::AuthenticationClientBuilder;
 pub use client::AuthenticationClient;
 pub use config::{AuthMethod, Protocol, SigningAlgorithm};
 pub use error::{AuthorizationError, Error, IdTokenError, OpError, Result};
+pub use id_token::{IdTokenClaims, IdTokenVerifier, VerifyOptions};
 pub use introspection::{Introspection, TokenToValidate, ValidateTokenResult};
 pub use logout::LogoutParams;
 pub use pkce::{CodeChallenge, CodeChallengeMethod};
@@ -74,3 +82,8 @@ pub use secret::{
 };
 pub use token_set::TokenSet;
 pub use userinfo::{StandardClaims, UserInfo};
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test binary uses a part of this support module
 //! A recording HTTP server on 127.0.0.1 that answers like Authing would, for
 //! wire-level tests: every request is kept so tests can assert its method,
 //! path, query, form body and headers.

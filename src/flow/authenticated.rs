@@ -1,0 +1,503 @@
+//! [`Authenticated`]: a verified session that hands out access tokens and
+//! refreshes itself (SPEC §5).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use base64::Engine as _;
+use url::Url;
+
+use crate::client::AuthenticationClient;
+use crate::error::{Error, Result};
+use crate::id_token::IdTokenClaims;
+use crate::introspection::Introspection;
+use crate::logout::LogoutParams;
+use crate::secret::{AccessToken, ExposeSecret as _, IdToken, RefreshToken};
+use crate::token_set::TokenSet;
+use crate::userinfo::UserInfo;
+
+use super::saved::SavedSession;
+
+/// The default refresh margin: an access token is refreshed when it has less
+/// than this left (or 10% of its lifetime, whichever is smaller).
+pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// The future a [`TokenPersistence`] hook returns.
+pub type PersistFuture<'a> = Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send + 'a>>;
+
+/// Where a session's rotated tokens are saved before anyone uses them.
+///
+/// Called after every successful refresh with the whole new session, before
+/// the new access token is handed out. If it fails, the caller gets
+/// [`Error::Persist`] and the session still holds the new tokens in memory,
+/// so nothing is lost; the next refresh calls it again.
+pub trait TokenPersistence: Send + Sync + 'static {
+    /// Saves the session (e.g. to a session store or a file).
+    fn persist<'a>(&'a self, session: &'a SavedSession) -> PersistFuture<'a>;
+}
+
+/// An access token that is valid now, with its remaining lifetime.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionToken {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// How long it remains valid, when the provider said.
+    pub expires_in: Option<Duration>,
+}
+
+impl SessionToken {
+    pub(crate) fn new(access_token: AccessToken, expires_in_secs: Option<u64>) -> Self {
+        SessionToken {
+            access_token,
+            expires_in: expires_in_secs.map(Duration::from_secs),
+        }
+    }
+}
+
+/// A verified login: the token set, the verified id_token claims, and what
+/// refresh needs. Cheap to clone; clones share one session, so any number of
+/// tasks can ask it for an access token and at most one refresh is sent per
+/// expiry.
+#[derive(Clone)]
+pub struct Authenticated {
+    inner: Arc<Session>,
+}
+
+struct Session {
+    client: AuthenticationClient,
+    tokens: RwLock<Tokens>,
+    /// Held while refreshing: concurrent callers queue here and share the outcome.
+    gate: tokio::sync::Mutex<LastAttempt>,
+    persistence: RwLock<Option<Arc<dyn TokenPersistence>>>,
+    margin_secs: AtomicU64,
+}
+
+struct Tokens {
+    access_token: AccessToken,
+    expires_at: Option<u64>,
+    lifetime: Option<u64>,
+    refresh_token: Option<RefreshToken>,
+    id_token: IdToken,
+    claims: IdTokenClaims,
+    scope: Option<String>,
+    /// Bumped by every refresh attempt, successful or not.
+    generation: u64,
+    /// Why the session ended, once it has.
+    ended: Option<String>,
+}
+
+/// The error of the last refresh attempt, for callers who waited on it.
+#[derive(Default)]
+struct LastAttempt {
+    error: Option<Error>,
+}
+
+impl Tokens {
+    fn margin(&self, configured: u64) -> u64 {
+        match self.lifetime {
+            Some(l) => configured.min(l / 10),
+            None => configured,
+        }
+    }
+
+    /// Valid for at least the margin.
+    fn fresh(&self, now: u64, configured_margin: u64) -> bool {
+        self.expires_at
+            .is_none_or(|exp| now + self.margin(configured_margin) < exp)
+    }
+
+    /// Not expired.
+    fn valid(&self, now: u64) -> bool {
+        self.expires_at.is_none_or(|exp| now < exp)
+    }
+
+    fn token(&self, now: u64) -> SessionToken {
+        SessionToken {
+            access_token: self.access_token.clone(),
+            expires_in: self
+                .expires_at
+                .map(|exp| Duration::from_secs(exp.saturating_sub(now))),
+        }
+    }
+}
+
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.read();
+        f.debug_struct("Authenticated")
+            .field("issuer", &self.inner.client.issuer())
+            .field("sub", &t.claims.sub)
+            .field("expires_at", &t.expires_at)
+            .field("has_refresh_token", &t.refresh_token.is_some())
+            .field("ended", &t.ended)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Authenticated {
+    pub(super) fn from_verified(
+        client: AuthenticationClient,
+        tokens: TokenSet,
+        id_token: IdToken,
+        claims: IdTokenClaims,
+    ) -> Self {
+        let now = client.clock().unix_now();
+        let state = Tokens {
+            expires_at: tokens.expires_in.map(|e| now + e),
+            lifetime: tokens.expires_in,
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            id_token,
+            claims,
+            scope: tokens.scope,
+            generation: 0,
+            ended: None,
+        };
+        Self::from_tokens(client, state)
+    }
+
+    fn from_tokens(client: AuthenticationClient, tokens: Tokens) -> Self {
+        Authenticated {
+            inner: Arc::new(Session {
+                client,
+                tokens: RwLock::new(tokens),
+                gate: tokio::sync::Mutex::new(LastAttempt::default()),
+                persistence: RwLock::new(None),
+                margin_secs: AtomicU64::new(DEFAULT_REFRESH_MARGIN.as_secs()),
+            }),
+        }
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Tokens> {
+        self.inner.tokens.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tokens> {
+        self.inner.tokens.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The client this session belongs to.
+    pub fn client(&self) -> &AuthenticationClient {
+        &self.inner.client
+    }
+
+    /// The verified claims of the id_token (updated by refreshes that return one).
+    pub fn claims(&self) -> IdTokenClaims {
+        self.read().claims.clone()
+    }
+
+    /// The user's id at the provider.
+    pub fn subject(&self) -> String {
+        self.read().claims.sub.clone()
+    }
+
+    /// The current raw id_token (for `id_token_hint`).
+    pub fn id_token(&self) -> IdToken {
+        self.read().id_token.clone()
+    }
+
+    /// The current refresh token, if the provider issued one.
+    pub fn refresh_token(&self) -> Option<RefreshToken> {
+        self.read().refresh_token.clone()
+    }
+
+    /// The granted scope, if the provider said.
+    pub fn scope(&self) -> Option<String> {
+        self.read().scope.clone()
+    }
+
+    /// When the access token expires, in seconds since the epoch.
+    pub fn expires_at(&self) -> Option<u64> {
+        self.read().expires_at
+    }
+
+    /// Calls `hook` with the new session after every refresh, before the new
+    /// tokens are handed out (see [`TokenPersistence`]).
+    pub fn set_persistence(&self, hook: Arc<dyn TokenPersistence>) {
+        *self.inner.persistence.write().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+    }
+
+    /// Refresh when the access token has less than `margin` left (or 10% of
+    /// its lifetime, whichever is smaller). Default 60 s.
+    pub fn set_refresh_margin(&self, margin: Duration) {
+        self.inner.margin_secs.store(margin.as_secs(), Ordering::Relaxed);
+    }
+
+    /// An access token valid for at least the refresh margin, refreshing first
+    /// when needed (SPEC §5).
+    ///
+    /// - Concurrent callers share one refresh request and its outcome.
+    /// - `invalid_grant` (or no refresh token and an expired access token)
+    ///   ends the session: this and every later call returns
+    ///   [`Error::ReauthenticationRequired`] without contacting the provider.
+    /// - After a transient failure (network, timeout, 5xx) the current token
+    ///   is returned as long as it has not expired, with its real remaining
+    ///   lifetime; once it has, the transient error is returned.
+    pub async fn access_token(&self) -> Result<SessionToken> {
+        let now = self.inner.client.clock().unix_now();
+        let seen = {
+            let t = self.read();
+            if let Some(reason) = &t.ended {
+                return Err(Error::ReauthenticationRequired(reason.clone()));
+            }
+            if t.fresh(now, self.inner.margin_secs.load(Ordering::Relaxed)) {
+                return Ok(t.token(now));
+            }
+            t.generation
+        };
+        self.refresh(seen, false).await
+    }
+
+    /// Refreshes now, whatever the access token's lifetime.
+    pub async fn force_refresh(&self) -> Result<SessionToken> {
+        let seen = self.read().generation;
+        self.refresh(seen, true).await
+    }
+
+    async fn refresh(&self, seen: u64, force: bool) -> Result<SessionToken> {
+        let mut last = self.inner.gate.lock().await;
+        let clock = self.inner.client.clock();
+        let now = clock.unix_now();
+        let margin = self.inner.margin_secs.load(Ordering::Relaxed);
+        let (refresh_token, original) = {
+            let t = self.read();
+            if let Some(reason) = &t.ended {
+                return Err(Error::ReauthenticationRequired(reason.clone()));
+            }
+            if t.generation != seen {
+                // An attempt finished while this caller waited: share its outcome.
+                if t.fresh(now, margin) {
+                    return Ok(t.token(now));
+                }
+                return match &last.error {
+                    Some(e) if !(e.is_transient() && t.valid(now)) => Err(e.clone()),
+                    _ if t.valid(now) => Ok(t.token(now)),
+                    _ => Err(Error::ReauthenticationRequired(
+                        "the access token expired".to_owned(),
+                    )),
+                };
+            }
+            if !force && t.fresh(now, margin) {
+                return Ok(t.token(now));
+            }
+            match &t.refresh_token {
+                Some(rt) => (rt.clone(), t.claims.clone()),
+                None if !force && t.valid(now) => return Ok(t.token(now)),
+                None => {
+                    drop(t);
+                    return Err(self.end("the access token expired and there is no refresh token"));
+                }
+            }
+        };
+        tracing::info!(issuer = %self.inner.client.issuer(), "refreshing the access token");
+        let outcome = self
+            .inner
+            .client
+            .get_new_access_token_by_refresh_token(&refresh_token)
+            .await;
+        let tokens = match outcome {
+            Ok(tokens) => tokens,
+            Err(e) if e.oauth_error() == Some("invalid_grant") => {
+                tracing::warn!(issuer = %self.inner.client.issuer(), "refresh token refused; the session ends");
+                last.error = None;
+                return Err(self.end("the provider refused the refresh token (invalid_grant)"));
+            }
+            Err(e) => return self.failed(&mut last, e, now),
+        };
+        // §12.2: a refreshed id_token passes every check and keeps iss, sub, aud, azp, auth_time.
+        let claims = match &tokens.id_token {
+            Some(id_token) => {
+                let verified = self
+                    .inner
+                    .client
+                    .id_token_verifier()
+                    .verify_refreshed(id_token, &original, Some(&tokens.access_token))
+                    .await;
+                match verified {
+                    Ok(c) => c,
+                    Err(e) => return self.failed(&mut last, e, now),
+                }
+            }
+            None => original,
+        };
+        let now = clock.unix_now();
+        let new = {
+            let t = self.read();
+            Tokens {
+                expires_at: tokens.expires_in.map(|e| now + e),
+                lifetime: tokens.expires_in,
+                access_token: tokens.access_token,
+                // Without a rotated one, the old refresh token stays usable.
+                refresh_token: tokens.refresh_token.or_else(|| t.refresh_token.clone()),
+                id_token: tokens.id_token.unwrap_or_else(|| t.id_token.clone()),
+                claims,
+                scope: tokens.scope.or_else(|| t.scope.clone()),
+                generation: t.generation + 1,
+                ended: None,
+            }
+        };
+        // The hook sees the rotated tokens before any caller can use them.
+        let hook = self
+            .inner
+            .persistence
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let persisted = match hook {
+            Some(hook) => hook.persist(&self.saved(&new)).await.map_err(Error::Persist),
+            None => Ok(()),
+        };
+        let token = new.token(now);
+        *self.write() = new;
+        tracing::info!(issuer = %self.inner.client.issuer(), "access token refreshed");
+        last.error = persisted.as_ref().err().cloned();
+        persisted.map(|()| token)
+    }
+
+    /// A failed attempt that does not end the session.
+    fn failed(&self, last: &mut LastAttempt, e: Error, now: u64) -> Result<SessionToken> {
+        tracing::warn!(issuer = %self.inner.client.issuer(), error = %e, "refresh failed");
+        let mut t = self.write();
+        t.generation += 1;
+        last.error = Some(e.clone());
+        if e.is_transient() && t.valid(now) {
+            Ok(t.token(now))
+        } else {
+            Err(e)
+        }
+    }
+
+    fn end(&self, reason: &str) -> Error {
+        let mut t = self.write();
+        t.ended = Some(reason.to_owned());
+        t.generation += 1;
+        Error::ReauthenticationRequired(reason.to_owned())
+    }
+
+    /// The user's claims from the userinfo endpoint, with a fresh access
+    /// token; userinfo's `sub` must equal the id_token's (OIDC Core §5.3.2).
+    pub async fn userinfo(&self) -> Result<UserInfo> {
+        let token = self.access_token().await?;
+        let info = self
+            .inner
+            .client
+            .get_user_info_by_access_token(&token.access_token)
+            .await?;
+        if info.sub != self.read().claims.sub {
+            return Err(Error::SubMismatch);
+        }
+        Ok(info)
+    }
+
+    /// Introspects the current access token (RFC 7662).
+    pub async fn introspect(&self) -> Result<Introspection> {
+        let token = self.read().access_token.clone();
+        self.inner.client.introspect_token(&token).await
+    }
+
+    /// Introspects the refresh token, if there is one.
+    pub async fn introspect_refresh_token(&self) -> Result<Option<Introspection>> {
+        let Some(token) = self.refresh_token() else {
+            return Ok(None);
+        };
+        self.inner.client.introspect_token(&token).await.map(Some)
+    }
+
+    /// Revokes the refresh token (which ends its grant at most providers) and
+    /// the access token (RFC 7009), then ends the session.
+    pub async fn revoke(&self) -> Result<()> {
+        let (access, refresh) = {
+            let t = self.read();
+            (t.access_token.clone(), t.refresh_token.clone())
+        };
+        if let Some(rt) = refresh {
+            self.inner.client.revoke_token(&rt).await?;
+        }
+        self.inner.client.revoke_token(&access).await?;
+        self.end("the session was revoked");
+        Ok(())
+    }
+
+    /// The provider's logout URL for this session: RP-Initiated Logout with
+    /// `id_token_hint` (Authing's `/oidc/session/end`, or the discovered
+    /// `end_session_endpoint`).
+    pub fn logout_url(&self, post_logout_redirect_uri: &str, state: Option<&str>) -> Result<Url> {
+        let mut params = LogoutParams::expert(self.id_token(), post_logout_redirect_uri);
+        if let Some(s) = state {
+            params = params.with_state(s);
+        }
+        self.inner.client.build_logout_url(params)
+    }
+
+    fn saved(&self, t: &Tokens) -> SavedSession {
+        SavedSession {
+            version: SavedSession::VERSION,
+            issuer: self.inner.client.issuer().to_owned(),
+            client_id: self.inner.client.app_id().to_owned(),
+            access_token: t.access_token.expose_secret().to_owned(),
+            expires_at: t.expires_at,
+            lifetime_secs: t.lifetime,
+            refresh_token: t.refresh_token.as_ref().map(|r| r.expose_secret().to_owned()),
+            id_token: t.id_token.expose_secret().to_owned(),
+            scope: t.scope.clone(),
+            claims: t.claims.clone(),
+        }
+    }
+
+    /// **Exports secrets.** A versioned, serde-able copy of the session,
+    /// tokens included, for a session store or a file. Keep it server-side or
+    /// encrypted. Take it back with
+    /// [`restore_from_trusted_store`](Self::restore_from_trusted_store).
+    pub fn export_with_secrets(&self) -> SavedSession {
+        self.saved(&self.read())
+    }
+
+    /// Takes back a session saved with
+    /// [`export_with_secrets`](Self::export_with_secrets). The store is
+    /// trusted: the saved claims are not re-verified (the id_token may have
+    /// expired since). One made for another issuer or client id is refused.
+    pub fn restore_from_trusted_store(client: AuthenticationClient, saved: SavedSession) -> Result<Self> {
+        saved.check(&client)?;
+        let lifetime = saved.lifetime_secs;
+        Ok(Self::from_tokens(
+            client,
+            Tokens {
+                access_token: AccessToken::new(saved.access_token),
+                expires_at: saved.expires_at,
+                lifetime,
+                refresh_token: saved.refresh_token.map(RefreshToken::new),
+                id_token: IdToken::new(saved.id_token),
+                claims: saved.claims,
+                scope: saved.scope,
+                generation: 0,
+                ended: None,
+            },
+        ))
+    }
+
+    /// **Insecure.** A session from tokens whose id_token was NOT verified:
+    /// its claims are read as they are, with no signature, issuer, audience,
+    /// expiry or nonce check. For tests and for tokens verified by other
+    /// means only.
+    pub fn insecure_from_unverified_tokens(client: AuthenticationClient, tokens: TokenSet) -> Result<Self> {
+        let id_token = tokens
+            .id_token
+            .clone()
+            .ok_or_else(|| Error::input("the token set has no id_token"))?;
+        let claims = decode_unverified(&id_token)?;
+        Ok(Self::from_verified(client, tokens, id_token, claims))
+    }
+}
+
+fn decode_unverified(id_token: &IdToken) -> Result<IdTokenClaims> {
+    let malformed = || Error::IdToken(crate::IdTokenError::Malformed("not a compact JWT".to_owned()));
+    let payload = id_token.expose_secret().split('.').nth(1).ok_or_else(malformed)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| malformed())?;
+    serde_json::from_slice(&bytes).map_err(|_| malformed())
+}

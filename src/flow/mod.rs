@@ -1,0 +1,179 @@
+//! The typed login flow: [`Unauthorized`] → [`PendingCallback`] →
+//! [`Authenticated`], where each transition consumes the state before it.
+//!
+//! The checks other libraries leave to the caller happen here, in this order
+//! (SPEC §3): the callback arrived in the response mode the login asked for;
+//! no parameter is repeated; `iss` (RFC 9207) is the issuer when present, and
+//! present when the provider promised it; `state` matches (constant time); an
+//! `error` becomes [`crate::Error::Authorization`]; the
+//! pending login is not older than its limit; the code is exchanged with the
+//! PKCE verifier; the id_token is verified with the nonce
+//! ([`crate::id_token`]).
+//!
+//! ```no_run
+//! use authing_oidc::{AuthenticationClient, flow::{Unauthorized, CallbackParams}};
+//! # async fn run(client: AuthenticationClient, query_string: &str) -> Result<(), authing_oidc::Error> {
+//! let (url, pending) = Unauthorized::new(client).scope("openid profile email offline_access").start()?;
+//! // redirect the browser to `url`; keep `pending` in the session …
+//! let session = pending.complete(CallbackParams::from_query(query_string)?).await?;
+//! let user = session.userinfo().await?;
+//! println!("signed in as {} ({:?})", user.sub, user.standard.email);
+//! # Ok(()) }
+//! ```
+//!
+//! Misuse does not compile: an [`Unauthorized`] has no `complete`, a
+//! [`PendingCallback`] is moved into [`PendingCallback::complete`] and cannot
+//! be completed twice, neither state hands out tokens, and
+//! [`Authenticated`] cannot be built from tokens except by the verifying
+//! flow, a restore from a store the caller vouches for
+//! ([`Authenticated::restore_from_trusted_store`]), or
+//! [`Authenticated::insecure_from_unverified_tokens`].
+
+mod authenticated;
+mod pending;
+mod saved;
+
+use std::time::Duration;
+
+use url::Url;
+
+pub use crate::callback::CallbackParams;
+pub use authenticated::{
+    Authenticated, DEFAULT_REFRESH_MARGIN, PersistFuture, SessionToken, TokenPersistence,
+};
+pub use pending::PendingCallback;
+pub use saved::{SavedPendingCallback, SavedSession};
+
+use crate::authorize::{AuthorizeParams, ResponseMode};
+use crate::client::AuthenticationClient;
+use crate::error::{Error, Result};
+use crate::pkce::{self, CodeChallengeMethod};
+
+/// How long a pending login may wait for its callback, by default.
+pub const DEFAULT_PENDING_MAX_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// The start of a login: nothing is known yet. Configure the request, then
+/// [`start`](Self::start) it.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct Unauthorized {
+    client: AuthenticationClient,
+    scope: Option<String>,
+    prompt: Option<String>,
+    response_mode: Option<ResponseMode>,
+    max_age: Option<u64>,
+    redirect_uri: Option<String>,
+    extra: Vec<(String, String)>,
+    pending_max_age: Duration,
+}
+
+impl Unauthorized {
+    /// A login for this client.
+    pub fn new(client: AuthenticationClient) -> Self {
+        Unauthorized {
+            client,
+            scope: None,
+            prompt: None,
+            response_mode: None,
+            max_age: None,
+            redirect_uri: None,
+            extra: Vec::new(),
+            pending_max_age: DEFAULT_PENDING_MAX_AGE,
+        }
+    }
+
+    /// The scope to ask for; `openid` is added when missing. Default
+    /// `openid profile email phone address`.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = Some(scope.into());
+        self
+    }
+
+    /// `prompt` (e.g. `login`, `consent`).
+    pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
+        self.prompt = Some(prompt.into());
+        self
+    }
+
+    /// How the provider returns the response; default `query`.
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.response_mode = Some(mode);
+        self
+    }
+
+    /// Ask for a fresh authentication no older than `max_age`; the id_token's
+    /// `auth_time` is then checked.
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age.as_secs());
+        self
+    }
+
+    /// A redirect URI other than the configured one.
+    pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(redirect_uri.into());
+        self
+    }
+
+    /// A further authorization parameter (e.g. `login_hint`).
+    pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.push((name.into(), value.into()));
+        self
+    }
+
+    /// How long the pending login may wait for its callback; default 10 minutes.
+    pub fn pending_max_age(mut self, max_age: Duration) -> Self {
+        self.pending_max_age = max_age;
+        self
+    }
+
+    /// Generates state, nonce and a PKCE S256 verifier (OS CSPRNG) and returns
+    /// the URL to send the browser to, with the [`PendingCallback`] that owns
+    /// those secrets.
+    pub fn start(self) -> Result<(Url, PendingCallback)> {
+        if self.client.protocol() != crate::Protocol::Oidc {
+            return Err(Error::config("the typed login flow needs protocol oidc"));
+        }
+        let scope = self
+            .scope
+            .unwrap_or_else(|| crate::authorize::DEFAULT_OIDC_SCOPE.to_owned());
+        let scope = if scope.split_whitespace().any(|s| s == "openid") {
+            scope
+        } else {
+            format!("openid {scope}").trim().to_owned()
+        };
+        let verifier = pkce::generate_code_verifier(pkce::MIN_VERIFIER_LEN + 21)?;
+        let challenge = pkce::code_challenge(&verifier, CodeChallengeMethod::S256)?;
+        let mut params = AuthorizeParams::new()
+            .scope(scope)
+            .code_challenge(challenge.as_str())
+            .code_challenge_method(CodeChallengeMethod::S256);
+        params.response_mode = self.response_mode;
+        params.prompt = self.prompt;
+        params.max_age = self.max_age;
+        params.redirect_uri = self.redirect_uri;
+        params.extra = self.extra;
+        let login = self.client.build_authorize_url(params)?;
+        let redirect_uri = login
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(|| Error::config("no redirect_uri"))?;
+        let (Some(state), Some(nonce)) = (login.state, login.nonce) else {
+            return Err(Error::config("the authorize URL carries no state or nonce"));
+        };
+        let pending = PendingCallback::new(
+            self.client,
+            pending::Secrets {
+                state,
+                nonce,
+                code_verifier: verifier,
+            },
+            redirect_uri,
+            self.response_mode,
+            self.max_age,
+            self.pending_max_age,
+        );
+        Ok((login.url, pending))
+    }
+}

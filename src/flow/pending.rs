@@ -1,0 +1,226 @@
+//! [`PendingCallback`]: a login waiting for the browser to come back.
+
+use std::time::Duration;
+
+use crate::authorize::ResponseMode;
+use crate::callback::{CallbackParams, mode_name};
+use crate::client::AuthenticationClient;
+use crate::error::{AuthorizationError, Error, Result};
+use crate::id_token::VerifyOptions;
+use crate::secret::{AuthorizationCode, CodeVerifier, ExposeSecret as _, Nonce, State};
+
+use super::Authenticated;
+use super::saved::SavedPendingCallback;
+
+pub(super) struct Secrets {
+    pub(super) state: State,
+    pub(super) nonce: Nonce,
+    pub(super) code_verifier: CodeVerifier,
+}
+
+/// A login that sent the browser to the provider and waits for the callback.
+/// It owns the state, nonce and PKCE verifier, which it never hands out.
+///
+/// Complete it with [`complete`](Self::complete), which consumes it. To keep
+/// it between the redirect and the callback (in a session store), see
+/// [`export_with_secrets`](Self::export_with_secrets).
+#[must_use = "a pending login does nothing until completed with the callback"]
+pub struct PendingCallback {
+    pub(super) client: AuthenticationClient,
+    pub(super) secrets: Secrets,
+    pub(super) redirect_uri: String,
+    pub(super) response_mode: Option<ResponseMode>,
+    pub(super) max_age: Option<u64>,
+    pub(super) created_at: u64,
+    pub(super) pending_max_age: Duration,
+}
+
+impl std::fmt::Debug for PendingCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCallback")
+            .field("issuer", &self.client.issuer())
+            .field("client_id", &self.client.app_id())
+            .field("redirect_uri", &self.redirect_uri)
+            .field("response_mode", &self.response_mode)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingCallback {
+    pub(super) fn new(
+        client: AuthenticationClient,
+        secrets: Secrets,
+        redirect_uri: String,
+        response_mode: Option<ResponseMode>,
+        max_age: Option<u64>,
+        pending_max_age: Duration,
+    ) -> Self {
+        let created_at = client.clock().unix_now();
+        PendingCallback {
+            client,
+            secrets,
+            redirect_uri,
+            response_mode,
+            max_age,
+            created_at,
+            pending_max_age,
+        }
+    }
+
+    /// The issuer this login is for.
+    pub fn issuer(&self) -> &str {
+        self.client.issuer()
+    }
+
+    /// The redirect URI this login uses.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// When the login started, in seconds since the epoch.
+    pub fn created_at(&self) -> u64 {
+        self.created_at
+    }
+
+    /// Completes the login with the callback, running every check of the flow
+    /// in order (see [the module docs](super)), and yields the verified
+    /// session. The pending login is consumed whatever the outcome: a
+    /// callback is answered once.
+    pub async fn complete(self, callback: CallbackParams) -> Result<Authenticated> {
+        let code = self.check_callback(&callback)?;
+        let tokens = self
+            .client
+            .exchange_code(&code, Some(&self.secrets.code_verifier), &self.redirect_uri)
+            .await?;
+        let id_token = tokens.id_token.clone().ok_or_else(|| Error::InvalidResponse {
+            endpoint: "token endpoint".to_owned(),
+            reason: "the token response of a login has no id_token".to_owned(),
+        })?;
+        let mut opts = VerifyOptions::new()
+            .nonce(&self.secrets.nonce)
+            .access_token(&tokens.access_token);
+        if let Some(max_age) = self.max_age {
+            opts = opts.max_age(Duration::from_secs(max_age));
+        }
+        let claims = self.client.id_token_verifier().verify(&id_token, &opts).await?;
+        tracing::info!(issuer = %self.client.issuer(), sub = %claims.sub, "login completed");
+        Ok(Authenticated::from_verified(
+            self.client,
+            tokens,
+            id_token,
+            claims,
+        ))
+    }
+
+    /// Every check that needs no request, in the order of SPEC §3; the code.
+    fn check_callback(&self, callback: &CallbackParams) -> Result<AuthorizationCode> {
+        let expected_mode = self.response_mode.unwrap_or(ResponseMode::Query);
+        if callback.mode() != expected_mode {
+            return Err(Error::MalformedCallback(format!(
+                "the login asked for a {} response, but the callback came as a {}",
+                mode_name(expected_mode),
+                mode_name(callback.mode())
+            )));
+        }
+        // Repeated parameters were refused when `callback` was parsed.
+        // RFC 9207 §2.4: iss must be the issuer when present; required when promised.
+        match callback.get("iss") {
+            Some(iss) if iss != self.client.issuer() => {
+                return Err(Error::IssMismatch(format!(
+                    "the callback came from {iss:?}, not {:?}",
+                    self.client.issuer()
+                )));
+            }
+            Some(_) => {}
+            None => {
+                let promised = self
+                    .client
+                    .provider_metadata()
+                    .is_some_and(|m| m.authorization_response_iss_parameter_supported);
+                if promised {
+                    return Err(Error::IssMismatch(
+                        "the provider promises iss in every response, and this callback has none".to_owned(),
+                    ));
+                }
+            }
+        }
+        // RFC 6749 §10.12: the state binds the callback to this browser's login.
+        match callback.get("state") {
+            Some(state) if self.secrets.state.ct_eq(state) => {}
+            _ => return Err(Error::StateMismatch),
+        }
+        if let Some(error) = callback.get("error") {
+            return Err(Error::Authorization(AuthorizationError {
+                error: error.to_owned(),
+                error_description: callback.get("error_description").map(str::to_owned),
+                error_uri: callback.get("error_uri").map(str::to_owned),
+            }));
+        }
+        let now = self.client.clock().unix_now();
+        if now.saturating_sub(self.created_at) > self.pending_max_age.as_secs() {
+            return Err(Error::PendingExpired {
+                max_age_secs: self.pending_max_age.as_secs(),
+            });
+        }
+        let code = callback
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| Error::MalformedCallback("the callback has no code".to_owned()))?;
+        Ok(AuthorizationCode::new(code))
+    }
+
+    /// **Exports secrets.** A versioned, serde-able copy of this pending
+    /// login, state, nonce and PKCE verifier included, for a session store.
+    /// Keep it server-side or encrypted: whoever holds it can finish the login
+    /// with a stolen code. Take it back with
+    /// [`restore_from_trusted_store`](Self::restore_from_trusted_store).
+    pub fn export_with_secrets(&self) -> SavedPendingCallback {
+        SavedPendingCallback {
+            version: SavedPendingCallback::VERSION,
+            issuer: self.client.issuer().to_owned(),
+            client_id: self.client.app_id().to_owned(),
+            redirect_uri: self.redirect_uri.clone(),
+            response_mode: self.response_mode.map(|m| m.as_str().to_owned()),
+            max_age: self.max_age,
+            created_at: self.created_at,
+            pending_max_age_secs: self.pending_max_age.as_secs(),
+            state: self.secrets.state.expose_secret().to_owned(),
+            nonce: self.secrets.nonce.expose_secret().to_owned(),
+            code_verifier: self.secrets.code_verifier.expose_secret().to_owned(),
+        }
+    }
+
+    /// Takes back a pending login saved with
+    /// [`export_with_secrets`](Self::export_with_secrets). The store is
+    /// trusted: its contents are not authenticated here. One made for another
+    /// issuer or client id, or of an unknown version, is refused.
+    pub fn restore_from_trusted_store(
+        client: AuthenticationClient,
+        saved: SavedPendingCallback,
+    ) -> Result<Self> {
+        saved.check(&client)?;
+        let response_mode = match &saved.response_mode {
+            Some(m) => Some(
+                m.parse()
+                    .map_err(|_| Error::Restore(format!("unknown response_mode {m:?}")))?,
+            ),
+            None => None,
+        };
+        crate::pkce::check_verifier_form("code verifier", &saved.code_verifier)
+            .map_err(|_| Error::Restore("the saved code verifier is malformed".to_owned()))?;
+        Ok(PendingCallback {
+            client,
+            secrets: Secrets {
+                state: State::new(saved.state.clone()),
+                nonce: Nonce::new(saved.nonce.clone()),
+                code_verifier: CodeVerifier::new(saved.code_verifier.clone()),
+            },
+            redirect_uri: saved.redirect_uri.clone(),
+            response_mode,
+            max_age: saved.max_age,
+            created_at: saved.created_at,
+            pending_max_age: Duration::from_secs(saved.pending_max_age_secs),
+        })
+    }
+}
