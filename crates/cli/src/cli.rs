@@ -31,7 +31,7 @@ pub struct Cli {
 /// The client configuration shared by every command that talks to a provider.
 #[derive(Debug, Args)]
 pub struct GlobalOpts {
-    /// The Authing application's address, e.g. https://sample-app.authing.cn
+    /// The Authing application's address, e.g. `https://sample-app.authing.cn`
     /// (the Authing preset; excludes --issuer).
     #[arg(
         long,

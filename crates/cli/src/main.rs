@@ -50,9 +50,14 @@ fn main() -> ExitCode {
             ));
         }
     };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        runtime.block_on(commands::run(cli))
+    }));
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => fail(&e),
+        // The hook has printed the error object.
+        Err(_) => ExitCode::from(Kind::Internal.exit_code()),
     }
 }
 
