@@ -223,7 +223,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 _ => return Err(CliError::usage("give exactly one of --callback and --form-body")),
             };
             let client = build_client(g, &mut inputs).await?;
-            let lock = LockedFile::lock(&pending)?;
+            let lock = LockedFile::lock_existing(&pending)?;
             let saved = lock.read_pending(&client)?;
             let waiting = PendingCallback::restore_from_trusted_store(client.clone(), saved)?;
             // On failure the pending file stays, as SPEC §6 asks.
@@ -272,7 +272,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 /// Locks and restores a session file, with a hook that rewrites it after a
 /// refresh. The lock is held until the returned guard is dropped.
 fn open_session(path: &Path, client: AuthenticationClient) -> Result<(LockedFile, Authenticated), CliError> {
-    let lock = LockedFile::lock(path)?;
+    let lock = LockedFile::lock_existing(path)?;
     let saved = lock.read_session(&client)?;
     let authenticated = Authenticated::restore_from_trusted_store(client, saved)?;
     authenticated.set_persistence(lock.session_hook());

@@ -56,6 +56,19 @@ pub struct LockedFile {
 }
 
 impl LockedFile {
+    /// [`lock`](Self::lock) for a file that must already exist: a missing one
+    /// is a `file` error before any lock file is created next to it.
+    pub fn lock_existing(path: &Path) -> Result<Self, CliError> {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => Self::lock(path),
+            Ok(_) => Err(CliError::file(format!(
+                "{} is not a regular file",
+                path.display()
+            ))),
+            Err(e) => Err(CliError::file(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+
     /// Waits for the exclusive lock of `path` (creating the 0600 sidecar
     /// `path.lock` when needed).
     pub fn lock(path: &Path) -> Result<Self, CliError> {

@@ -282,6 +282,12 @@ async fn finish_failures_keep_the_pending_file() {
         ])
         .await;
     assert_eq!(r.err(2), "file");
+    // Neither the finished login nor the failed attempt leaves a lock file behind.
+    let names: Vec<String> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.is_empty(), "{names:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
