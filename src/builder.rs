@@ -13,7 +13,7 @@ use crate::config::{
 };
 use crate::error::{Error, Result};
 use crate::http::{Http, default_client};
-use crate::secret::ClientSecret;
+use crate::secret::{ClientSecret, ExposeSecret as _};
 
 /// Builds an [`AuthenticationClient`]; the Python SDK's
 /// `AuthenticationClientOptions`. Every option has the Python SDK's default
@@ -253,6 +253,10 @@ impl AuthenticationClientBuilder {
         Ok(AuthenticationClient {
             inner: Arc::new(Inner {
                 app_id,
+                hmac_keys: self
+                    .secret
+                    .as_ref()
+                    .map(|s| crate::id_token::hmac::ClientSecretKeys::new(s.expose_secret())),
                 secret: self.secret,
                 redirect_uri,
                 protocol: self.protocol,

@@ -36,6 +36,8 @@ pub struct AuthenticationClient {
 pub(crate) struct Inner {
     pub(crate) app_id: String,
     pub(crate) secret: Option<ClientSecret>,
+    /// The secret keyed for HS* id_tokens, derived once.
+    pub(crate) hmac_keys: Option<crate::id_token::hmac::ClientSecretKeys>,
     pub(crate) redirect_uri: Option<Url>,
     pub(crate) protocol: Protocol,
     pub(crate) token_auth: AuthMethod,

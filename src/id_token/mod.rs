@@ -26,12 +26,13 @@
 //! ([`AuthenticationClientBuilder::leeway`](crate::AuthenticationClientBuilder::leeway), default 60 s).
 
 mod claims;
+pub(crate) mod hmac;
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use sha2::Digest as _;
 use subtle::ConstantTimeEq as _;
@@ -285,18 +286,17 @@ impl IdTokenVerifier {
         if alg.is_symmetric() {
             // Step 8: HMAC is keyed with the client secret's UTF-8 bytes, never with a JWKS
             // key — whatever `kid` names (this is what defeats RS256→HS256 key confusion).
-            let secret = self
+            let keys = self
                 .client
                 .inner
-                .secret
+                .hmac_keys
                 .as_ref()
                 .ok_or(IdTokenError::NoUsableKey)?;
-            let key = DecodingKey::from_secret(secret.expose_secret().as_bytes());
-            let verifier =
-                (provider.verifier_factory)(&jwt_alg, &key).map_err(|_| IdTokenError::NoUsableKey)?;
-            return verifier
-                .verify(jws.signing_input.as_bytes(), &signature)
-                .map_err(|_| IdTokenError::BadSignature.into());
+            return if keys.verify(alg, jws.signing_input.as_bytes(), &signature) {
+                Ok(())
+            } else {
+                Err(IdTokenError::BadSignature.into())
+            };
         }
         let found = self
             .client
