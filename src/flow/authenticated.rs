@@ -200,6 +200,13 @@ impl Authenticated {
         self.read().id_token.clone()
     }
 
+    /// The access token held now, without refreshing it; it may be expired.
+    /// [`access_token`](Self::access_token) is what to send to an API.
+    pub fn current_access_token(&self) -> SessionToken {
+        let now = self.inner.client.clock().unix_now();
+        self.read().token(now)
+    }
+
     /// The current refresh token, if the provider issued one.
     pub fn refresh_token(&self) -> Option<RefreshToken> {
         self.read().refresh_token.clone()

@@ -51,10 +51,19 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 const INSTALL_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_HOPS: usize = 25;
 
+/// `tests/interop` of the workspace, found from whichever crate includes this file (the
+/// root crate or a member under `crates/`).
 fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("interop")
+        .ancestors()
+        .map(|dir| dir.join("tests").join("interop"))
+        .find(|dir| dir.join("package.json").is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "no tests/interop/package.json above {}",
+                env!("CARGO_MANIFEST_DIR")
+            )
+        })
 }
 
 /// How to start the provider. Everything is optional; `Default` gives the plain provider at the

@@ -3,7 +3,7 @@
 
 use std::io::Write as _;
 
-use authing_oidc::flow::{Authenticated, SavedSession};
+use authing_oidc::flow::Authenticated;
 use authing_oidc::{ExposeSecret as _, TokenSet};
 use serde_json::{Map, Value, json};
 
@@ -41,10 +41,10 @@ pub fn token_set(t: &TokenSet) -> Value {
 /// `include_tokens` false (the session was saved to a file) the token values
 /// are left out and `has_refresh_token` says whether there is one.
 pub fn login_result(session: &Authenticated, now: u64, include_tokens: bool) -> Value {
-    let saved = session.export_with_secrets();
     let mut ts = Map::new();
-    if include_tokens && let Some(at) = saved_field(&saved, "access_token") {
-        ts.insert("access_token".into(), at);
+    if include_tokens {
+        let at = session.current_access_token().access_token;
+        ts.insert("access_token".into(), json!(at.expose_secret()));
     }
     ts.insert("token_type".into(), json!("Bearer"));
     if let Some(exp) = session.expires_at() {
@@ -66,10 +66,4 @@ pub fn login_result(session: &Authenticated, now: u64, include_tokens: bool) -> 
         ts.insert("scope".into(), json!(s));
     }
     json!({"token_set": Value::Object(ts), "claims": session.claims().to_json()})
-}
-
-/// One field of the exported session. `SavedSession`'s fields are private to
-/// the SDK; its serialized form is the documented way to read them.
-fn saved_field(saved: &SavedSession, name: &str) -> Option<Value> {
-    serde_json::to_value(saved).ok()?.get(name).cloned()
 }
