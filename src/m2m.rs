@@ -102,7 +102,7 @@ impl ClientCredentialsSource {
         let now = clock.unix_now();
         let cached = Cached {
             token: tokens.access_token,
-            expires_at: tokens.expires_in.map(|e| now + e),
+            expires_at: tokens.expires_in.map(|e| now.saturating_add(e)),
             margin: tokens.expires_in.map_or(self.inner.margin.as_secs(), |l| {
                 self.inner.margin.as_secs().min(l / 10)
             }),
@@ -121,7 +121,7 @@ impl ClientCredentialsSource {
         let guard = self.inner.cached.read().unwrap_or_else(|p| p.into_inner());
         let c = guard.as_ref()?;
         match c.expires_at {
-            Some(exp) if now + c.margin >= exp => None,
+            Some(exp) if now.saturating_add(c.margin) >= exp => None,
             exp => Some(SessionToken::new(
                 c.token.clone(),
                 exp.map(|e| e.saturating_sub(now)),

@@ -279,3 +279,32 @@ async fn redirects_are_not_followed() {
     assert_eq!(e.op_error().map(|o| o.status), Some(302), "{e:?}");
     assert_eq!(server.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn an_absurd_expires_in_does_not_overflow() {
+    use base64::Engine as _;
+    let server = MockServer::start().await;
+    let c = client(&server);
+    let b64 = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+    let id_token = format!(
+        "{}.{}.",
+        b64(json!({"alg": "RS256"})),
+        b64(json!({"iss": c.issuer(), "aud": "app", "sub": "u", "exp": 4_000_000_000u64, "iat": 1}))
+    );
+    server.on(
+        "/oidc/token",
+        Canned::json(
+            200,
+            json!({"access_token": "a", "token_type": "Bearer", "id_token": id_token,
+            "expires_in": u64::MAX}),
+        ),
+    );
+    let tokens = c
+        .get_new_access_token_by_refresh_token(&RefreshToken::new("r"))
+        .await
+        .unwrap();
+    assert_eq!(tokens.expires_in, Some(u64::MAX));
+    let session = authing_oidc::flow::Authenticated::insecure_from_unverified_tokens(c, tokens).unwrap();
+    let t = session.access_token().await.unwrap();
+    assert!(t.expires_in.unwrap() > Duration::from_secs(1 << 40));
+}

@@ -107,7 +107,7 @@ impl Tokens {
     /// Valid for at least the margin.
     fn fresh(&self, now: u64, configured_margin: u64) -> bool {
         self.expires_at
-            .is_none_or(|exp| now + self.margin(configured_margin) < exp)
+            .is_none_or(|exp| now.saturating_add(self.margin(configured_margin)) < exp)
     }
 
     /// Not expired.
@@ -147,7 +147,7 @@ impl Authenticated {
     ) -> Self {
         let now = client.clock().unix_now();
         let state = Tokens {
-            expires_at: tokens.expires_in.map(|e| now + e),
+            expires_at: tokens.expires_in.map(|e| now.saturating_add(e)),
             lifetime: tokens.expires_in,
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
@@ -335,7 +335,7 @@ impl Authenticated {
         let new = {
             let t = self.read();
             Tokens {
-                expires_at: tokens.expires_in.map(|e| now + e),
+                expires_at: tokens.expires_in.map(|e| now.saturating_add(e)),
                 lifetime: tokens.expires_in,
                 access_token: tokens.access_token,
                 // Without a rotated one, the old refresh token stays usable.
