@@ -1,47 +1,80 @@
 //! # authing-oidc
 //!
 //! An OpenID Connect client for [Authing](https://www.authing.cn) applications
-//! and any certified OpenID Provider.
+//! and any certified OpenID Provider: a login flow whose misuse does not
+//! compile, tokens that cannot leak through logs, id_tokens checked locally as
+//! well as online, and sessions that refresh themselves.
 //!
-//! It offers two layers:
-//!
-//! - [`AuthenticationClient`]: a stateless client with every method of
-//!   Authing's Python SDK OIDC module, under the same names
-//!   (`build_authorize_url`, `get_access_token_by_code`, …), with the requests
-//!   on the wire exactly as Authing expects them.
-//! - a typed login flow built on it (coming with the flow module).
-//!
-//! Every token and secret is a distinct secret type whose `Debug` prints
-//! `[REDACTED]`; there is no `Display`. Errors never quote them.
+//! ## A login in ten lines
 //!
 //! ```no_run
-//! use authing_oidc::{AuthenticationClient, AuthorizeParams, AuthorizationCode};
-//! # async fn run() -> Result<(), authing_oidc::Error> {
+//! use authing_oidc::AuthenticationClient;
+//! use authing_oidc::flow::{CallbackParams, Unauthorized};
+//! # async fn run(callback_query: &str) -> Result<(), authing_oidc::Error> {
 //! let client = AuthenticationClient::builder()
-//!     .app_id("AUTHING_APP_ID")
-//!     .secret("AUTHING_APP_SECRET")
-//!     .app_host("https://sample-app.authing.cn")
-//!     .redirect_uri("http://localhost:3000/callback")
+//!     .app_id("AUTHING_APP_ID").secret("AUTHING_APP_SECRET")
+//!     .app_host("https://sample-app.authing.cn").redirect_uri("https://example.com/callback")
 //!     .build()?;
+//! let (url, pending) = Unauthorized::new(client).scope("openid profile offline_access").start()?;
+//! // Send the browser to `url`; keep `pending` (see `export_with_secrets`) until it comes back.
+//! let session = pending.complete(CallbackParams::from_query(callback_query)?).await?;
+//! let user = session.userinfo().await?; // userinfo's sub is checked against the id_token's
+//! let token = session.access_token().await?; // refreshed first when it is about to expire
+//! # let _ = (url, user, token); Ok(()) }
+//! ```
+//!
+//! [`flow::PendingCallback::complete`] checks the callback (response mode,
+//! repeated parameters, RFC 9207 `iss`, `state`, errors, age), exchanges the
+//! code with the PKCE verifier and verifies the id_token with the nonce;
+//! [`flow::Authenticated`] is a cheap-to-clone session that any number of tasks
+//! share. The examples directory has it as a runnable program
+//! (`cargo run --example quickstart`).
+//!
+//! ## The Python SDK's methods
+//!
+//! [`AuthenticationClient`] is stateless and has every method of Authing's
+//! Python SDK OIDC module under the same names, with the requests on the wire
+//! exactly as Authing expects them (see `docs/migrating-from-python.md`):
+//!
+//! ```no_run
+//! # use authing_oidc::{AuthenticationClient, AuthorizeParams, AuthorizationCode};
+//! # async fn run(client: AuthenticationClient) -> Result<(), authing_oidc::Error> {
 //! let login = client.build_authorize_url(AuthorizeParams::new())?;
-//! println!("open {}", login.as_str());
 //! // … the browser comes back to the callback with ?code=…
 //! let tokens = client.get_access_token_by_code(&AuthorizationCode::new("the code"), None).await?;
 //! let user = client.get_user_info_by_access_token(&tokens.access_token).await?;
-//! println!("hello {}", user.sub);
-//! # Ok(()) }
+//! # let _ = (login, user); Ok(()) }
 //! ```
+//!
+//! Local verification ([`AuthenticationClient::verify_id_token`]) needs no
+//! request once the keys are cached and works with any provider; Authing's
+//! online [`AuthenticationClient::validate_token`] asks Authing, which also
+//! knows about tokens it has revoked, at the cost of a request each time.
+//!
+//! ## Secrets
+//!
+//! Every token and secret is a distinct [`secret`] type whose `Debug` prints
+//! `[REDACTED]`; there is no `Display`, and errors and logs never quote them.
+//! `docs/security.md` lists each guarantee with the test that backs it.
 //!
 //! ## Modules
 //!
-//! - [`config`]: protocol, auth methods, algorithms;
-//! - [`authorize`], [`logout`]: the URLs the browser is sent to;
-//! - [`pkce`]: RFC 7636 verifiers and challenges;
-//! - [`discovery`]: provider metadata for non-Authing providers;
-//! - [`id_token`]: local id_token verification (OIDC Core §3.1.3.7, §12.2), with
-//!   the provider's keys cached and rotated by [`jwks`];
-//! - [`secret`]: the secret types;
-//! - [`error`]: the one [`Error`] type.
+//! - [`flow`]: the typed login flow and self-refreshing sessions; [`callback`]
+//!   parses what the browser brings back;
+//! - [`config`]: protocol, auth methods, algorithms; [`discovery`]: provider
+//!   metadata for non-Authing providers;
+//! - [`authorize`], [`logout`]: the URLs the browser is sent to; [`pkce`]:
+//!   RFC 7636 verifiers and challenges;
+//! - [`id_token`]: local id_token verification (OIDC Core §3.1.3.7, §12.2),
+//!   with the provider's keys cached and rotated by [`jwks`];
+//! - [`token_set`], [`userinfo`], [`introspection`]: typed responses;
+//! - [`m2m`]: cached machine-to-machine tokens;
+//! - [`clock`]: the injectable clock every expiry decision uses;
+//! - [`secret`]: the secret types; [`error`]: the one [`Error`] type.
+//!
+//! The SDK reports what it does through [`tracing`](https://docs.rs/tracing):
+//! a span per request (operation, endpoint without query, status, duration)
+//! and events for JWKS fetches, key rotation and refreshes — never a secret.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
