@@ -1,0 +1,348 @@
+//! The web example end to end in a real browser: headless Chromium driven through chromedriver
+//! (WebDriver), against the embedded development provider, in `query` and `form_post` modes.
+//!
+//! The app is served as `http://localhost:PORT` while the provider lives on `127.0.0.1`: two
+//! different sites, so the provider's form_post is a real cross-site POST that carries no
+//! `SameSite=Lax` cookie, and the app's same-site relay is exercised (and counted).
+//!
+//! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages `chromium` and
+//! `chromium-driver`; `scripts/test` installs them).
+//! Screenshots land in `$CARGO_TARGET_TMPDIR/browser-screenshots/`.
+
+use std::future::Future;
+use std::net::{Ipv4Addr, TcpListener as StdListener, TcpStream};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use authing_oidc::ResponseMode;
+use authing_oidc_dev_provider::DevProviderConfig;
+use authing_oidc_web_example::{App, Config, Provider, app};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use tokio::task::JoinHandle;
+
+/// The longest any single page step may take.
+const STEP: Duration = Duration::from_secs(15);
+/// The longest a whole scenario may take.
+const SCENARIO: Duration = Duration::from_secs(75);
+/// Access token lifetime at the provider: short, so a refresh is due within the test.
+const ACCESS_TOKEN_SECS: u64 = 2;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+// ---------------------------------------------------------------------------------------------
+// The browser
+// ---------------------------------------------------------------------------------------------
+
+/// A chromedriver on a free loopback port, in its own process group so that the Chromium it
+/// starts is killed with it, even when a test fails halfway.
+struct Driver {
+    child: tokio::process::Child,
+    url: String,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = free_port();
+        let child = tokio::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e} (apt-get install chromium-driver)"));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and the browser processes it started.
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// A fresh headless Chromium with an empty profile.
+struct Browser {
+    client: Client,
+    _profile: tempfile::TempDir,
+    _driver: Driver,
+}
+
+impl Browser {
+    async fn start() -> Browser {
+        let driver = Driver::start().await;
+        let profile = tempfile::tempdir().unwrap();
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--window-size=900,700".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+            "timeouts": { "pageLoad": STEP.as_millis() as u64, "script": 10_000, "implicit": 0 },
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let client = tokio::time::timeout(
+            STEP,
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities)
+                .connect(&driver.url),
+        )
+        .await
+        .expect("Chromium did not start within the step timeout")
+        .expect("WebDriver session");
+        Browser {
+            client,
+            _profile: profile,
+            _driver: driver,
+        }
+    }
+
+    async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    }
+
+    /// Waits for an element of the page, failing with the URL and page text.
+    async fn wait_for(&self, css: &str) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(STEP)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => element,
+            Err(e) => {
+                let url = self
+                    .client
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                let page = self.client.source().await.unwrap_or_default();
+                panic!("no {css} at {url} ({e}); page:\n{}", excerpt(&page));
+            }
+        }
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap()
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait_for(css).await.click().await.unwrap();
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        self.wait_for(css).await.send_keys(value).await.unwrap();
+    }
+
+    async fn screenshot(&self, name: &str) -> PathBuf {
+        let png = self.client.screenshot().await.unwrap();
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.png"));
+        std::fs::write(&path, png).unwrap();
+        path
+    }
+
+    async fn close(self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
+    }
+}
+
+fn excerpt(page: &str) -> String {
+    page.chars().take(1500).collect()
+}
+
+fn free_port() -> u16 {
+    StdListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs a scenario under the overall time limit.
+async fn bounded(scenario: impl Future<Output = ()>) {
+    tokio::time::timeout(SCENARIO, scenario)
+        .await
+        .expect("the scenario took longer than its time limit");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app
+// ---------------------------------------------------------------------------------------------
+
+/// The app served on 127.0.0.1 and reached as `http://localhost:PORT`.
+struct Site {
+    app: App,
+    base: String,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A free port and the public URL the app will have there.
+fn reserve() -> (tokio::net::TcpListener, String) {
+    let listener = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (
+        tokio::net::TcpListener::from_std(listener).unwrap(),
+        format!("http://localhost:{port}"),
+    )
+}
+
+async fn serve(listener: tokio::net::TcpListener, base: String, config: Config) -> Site {
+    let app = app(config).await.expect("the app starts");
+    let router = app.router();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Site { app, base, server }
+}
+
+async fn dev_site(mode: ResponseMode) -> Site {
+    let (listener, base) = reserve();
+    let mut dev = DevProviderConfig::default();
+    dev.access_token_lifetime = Duration::from_secs(ACCESS_TOKEN_SECS);
+    let mut config = Config::new(Provider::Dev(dev), base.parse().unwrap());
+    config.response_mode = mode;
+    serve(listener, base, config).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The provider's pages
+// ---------------------------------------------------------------------------------------------
+
+async fn dev_login(browser: &Browser) {
+    browser.fill("input[name=username]", "alice").await;
+    browser.fill("input[name=password]", "alice-password").await;
+    browser.click("button[name=login]").await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenarios
+// ---------------------------------------------------------------------------------------------
+
+/// Log in, see the name, see a refresh on `/me` once the access token expired, log out.
+async fn full_session(
+    site: &Site,
+    browser: &Browser,
+    login: impl AsyncFnOnce(&Browser),
+    expect_name: &str,
+    expect_email: &str,
+    screenshot: &str,
+) {
+    browser.goto(&format!("{}/", site.base)).await;
+    browser.click("#login").await;
+    login(browser).await;
+
+    assert_eq!(browser.text("#name").await, expect_name);
+    assert_eq!(browser.text("#email").await, expect_email);
+    let shot = browser.screenshot(screenshot).await;
+    eprintln!("screenshot of the signed-in page: {}", shot.display());
+
+    browser.click("#me").await;
+    assert_eq!(browser.text("#user-email").await, expect_email);
+    let before: u64 = browser.text("#refreshes").await.parse().unwrap();
+
+    // Past the access token's lifetime: the next /me must refresh before calling userinfo.
+    tokio::time::sleep(Duration::from_millis(ACCESS_TOKEN_SECS * 1000 + 600)).await;
+    browser.client.refresh().await.unwrap();
+    let after: u64 = browser.text("#refreshes").await.parse().unwrap();
+    assert!(
+        after > before,
+        "no refresh after the access token expired ({before} → {after})"
+    );
+    assert_eq!(browser.text("#user-email").await, expect_email);
+    browser.screenshot(&format!("{screenshot}-me")).await;
+
+    browser.click("#logout").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_provider_query() {
+    bounded(dev_provider_session(ResponseMode::Query, "dev-query")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_provider_form_post() {
+    bounded(dev_provider_session(ResponseMode::FormPost, "dev-form-post")).await;
+}
+
+async fn dev_provider_session(mode: ResponseMode, name: &str) {
+    let site = dev_site(mode).await;
+    let browser = Browser::start().await;
+    let dev = site.app.dev_provider().unwrap();
+    let tokens_before = dev.request_count("/oidc/token");
+    full_session(
+        &site,
+        &browser,
+        async |b: &Browser| dev_login(b).await,
+        "Alice Example",
+        "alice@example.com",
+        name,
+    )
+    .await;
+    // The development provider needs no confirmation: back home, signed out.
+    browser.wait_for("#login").await;
+    assert_eq!(browser.text("h1").await, "Welcome");
+    let dev = site.app.dev_provider().unwrap();
+    // The code exchange, then at least one refresh_token grant.
+    assert!(dev.request_count("/oidc/token") >= tokens_before + 2);
+    assert!(dev.request_count("/oidc/token/revocation") >= 1, "logout revokes");
+    check_relays(&site, mode);
+    browser.close().await;
+}
+
+/// In form_post mode the cross-site POST came without the cookie and went through the relay.
+fn check_relays(site: &Site, mode: ResponseMode) {
+    let relays = site.app.form_post_relays();
+    match mode {
+        ResponseMode::FormPost => assert!(relays >= 1, "the form_post callback was never relayed"),
+        _ => assert_eq!(relays, 0),
+    }
+}
