@@ -1,13 +1,18 @@
 //! The web example end to end in a real browser: headless Chromium driven through chromedriver
-//! (WebDriver), against the embedded development provider, in `query` and `form_post` modes.
+//! (WebDriver), against the embedded development provider and against panva's oidc-provider,
+//! in `query` and `form_post` modes.
 //!
-//! The app is served as `http://localhost:PORT` while the provider lives on `127.0.0.1`: two
+//! The app is served as `http://localhost:PORT` while both providers live on `127.0.0.1`: two
 //! different sites, so the provider's form_post is a real cross-site POST that carries no
 //! `SameSite=Lax` cookie, and the app's same-site relay is exercised (and counted).
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian packages `chromium` and
-//! `chromium-driver`; `scripts/test` installs them).
+//! `chromium-driver`; `scripts/test` installs them), and Node.js for panva's provider.
 //! Screenshots land in `$CARGO_TARGET_TMPDIR/browser-screenshots/`.
+
+#[path = "../../../tests/support/panva.rs"]
+#[allow(dead_code)]
+mod panva;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, TcpListener as StdListener, TcpStream};
@@ -20,6 +25,7 @@ use authing_oidc_dev_provider::DevProviderConfig;
 use authing_oidc_web_example::{App, Config, Provider, app};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use panva::{PanvaOptions, PanvaProvider};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
@@ -27,7 +33,7 @@ use tokio::task::JoinHandle;
 const STEP: Duration = Duration::from_secs(15);
 /// The longest a whole scenario may take.
 const SCENARIO: Duration = Duration::from_secs(75);
-/// Access token lifetime at the provider: short, so a refresh is due within the test.
+/// Access token lifetime at both providers: short, so a refresh is due within the test.
 const ACCESS_TOKEN_SECS: u64 = 2;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -253,6 +259,38 @@ async fn dev_site(mode: ResponseMode) -> Site {
     serve(listener, base, config).await
 }
 
+const PANVA_CLIENT: &str = "web-example";
+const PANVA_SECRET: &str = "web-example-secret-0123456789abcdef0123456789";
+
+async fn panva_site(mode: ResponseMode) -> (Site, PanvaProvider) {
+    let (listener, base) = reserve();
+    // panva requires exact redirect URIs: a client registered for this run's port.
+    let op = PanvaProvider::start(
+        PanvaOptions::default()
+            .ttl("AccessToken", ACCESS_TOKEN_SECS)
+            .clock_tolerance(0)
+            .client(json!({
+                "client_id": PANVA_CLIENT,
+                "client_secret": PANVA_SECRET,
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "redirect_uris": [format!("{base}/callback")],
+                "post_logout_redirect_uris": [format!("{base}/")],
+                "token_endpoint_auth_method": "client_secret_post",
+                "id_token_signed_response_alg": "RS256",
+            })),
+    )
+    .await;
+    let provider = Provider::Issuer {
+        issuer: op.issuer().to_owned(),
+        app_id: PANVA_CLIENT.to_owned(),
+        secret: PANVA_SECRET.to_owned(),
+    };
+    let mut config = Config::new(provider, base.parse().unwrap());
+    config.response_mode = mode;
+    (serve(listener, base, config).await, op)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The provider's pages
 // ---------------------------------------------------------------------------------------------
@@ -261,6 +299,15 @@ async fn dev_login(browser: &Browser) {
     browser.fill("input[name=username]", "alice").await;
     browser.fill("input[name=password]", "alice-password").await;
     browser.click("button[name=login]").await;
+}
+
+async fn panva_login(browser: &Browser, login: &str) {
+    browser.fill("input[name=login]", login).await;
+    browser.fill("input[name=password]", "any-password").await;
+    browser.click("button.login-submit").await;
+    // devInteractions asks for consent next (offline_access comes with prompt=consent).
+    browser.wait_for("input[name=prompt][value=consent]").await;
+    browser.click("button.login-submit").await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -336,6 +383,37 @@ async fn dev_provider_session(mode: ResponseMode, name: &str) {
     assert!(dev.request_count("/oidc/token/revocation") >= 1, "logout revokes");
     check_relays(&site, mode);
     browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panva_query() {
+    bounded(panva_session(ResponseMode::Query, "panva-query")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panva_form_post() {
+    bounded(panva_session(ResponseMode::FormPost, "panva-form-post")).await;
+}
+
+async fn panva_session(mode: ResponseMode, name: &str) {
+    let (site, op) = panva_site(mode).await;
+    let browser = Browser::start().await;
+    full_session(
+        &site,
+        &browser,
+        async |b: &Browser| panva_login(b, "bob").await,
+        "Test User bob",
+        "bob@example.com",
+        name,
+    )
+    .await;
+    // oidc-provider asks before ending its own session.
+    browser.click("button[name=logout]").await;
+    browser.wait_for("#login").await;
+    assert_eq!(browser.text("h1").await, "Welcome");
+    check_relays(&site, mode);
+    browser.close().await;
+    drop(op);
 }
 
 /// In form_post mode the cross-site POST came without the cookie and went through the relay.
