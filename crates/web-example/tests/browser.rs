@@ -21,7 +21,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use authing_oidc::ResponseMode;
-use authing_oidc_dev_provider::DevProviderConfig;
+use authing_oidc_dev_provider::{AuthorizationResponse, DevProviderConfig, login_without_browser};
 use authing_oidc_web_example::{App, Config, Provider, app};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -251,9 +251,14 @@ async fn serve(listener: tokio::net::TcpListener, base: String, config: Config) 
 }
 
 async fn dev_site(mode: ResponseMode) -> Site {
+    dev_site_with(mode, |_| {}).await
+}
+
+async fn dev_site_with(mode: ResponseMode, change: impl FnOnce(&mut DevProviderConfig)) -> Site {
     let (listener, base) = reserve();
     let mut dev = DevProviderConfig::default();
     dev.access_token_lifetime = Duration::from_secs(ACCESS_TOKEN_SECS);
+    change(&mut dev);
     let mut config = Config::new(Provider::Dev(dev), base.parse().unwrap());
     config.response_mode = mode;
     serve(listener, base, config).await
@@ -423,4 +428,109 @@ fn check_relays(site: &Site, mode: ResponseMode) {
         ResponseMode::FormPost => assert!(relays >= 1, "the form_post callback was never relayed"),
         _ => assert_eq!(relays, 0),
     }
+}
+
+/// "Cancel" at the provider comes back as access_denied: an error page with a way home. In
+/// form_post mode, so the error too travels through the relay. Opening /callback by hand is
+/// an error page as well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_provider_cancel_and_direct_callback() {
+    bounded(async {
+        let site = dev_site(ResponseMode::FormPost).await;
+        let browser = Browser::start().await;
+        browser.goto(&format!("{}/", site.base)).await;
+        browser.click("#login").await;
+        browser.click("button[name=cancel]").await;
+        assert_eq!(browser.text("#problem-title").await, "Sign-in cancelled");
+        browser.screenshot("dev-cancel").await;
+        browser.click("#home").await;
+        browser.wait_for("#login").await;
+        assert!(site.app.form_post_relays() >= 1);
+
+        browser.goto(&format!("{}/callback", site.base)).await;
+        assert_eq!(browser.text("#problem-title").await, "Nothing to sign in with");
+        browser
+            .goto(&format!("{}/callback?code=forged&state=forged", site.base))
+            .await;
+        assert_eq!(
+            browser.text("#problem-title").await,
+            "This sign-in link is no longer valid"
+        );
+        browser.close().await;
+    })
+    .await;
+}
+
+/// The same callback URL twice: the first signs in, the second is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_provider_replayed_callback() {
+    bounded(async {
+        let site = dev_site(ResponseMode::Query).await;
+        let browser = Browser::start().await;
+        browser.goto(&format!("{}/", site.base)).await;
+        browser.click("#login").await;
+        // The provider's login page is served at the authorization URL: log in there outside
+        // the browser to learn the callback URL, then let the browser follow it, twice.
+        browser.wait_for("input[name=username]").await;
+        let authorize_url = browser.client.current_url().await.unwrap();
+        let response = login_without_browser(authorize_url.as_str(), "alice", "alice-password")
+            .await
+            .unwrap();
+        let AuthorizationResponse::Redirect(callback) = response else {
+            panic!("expected a redirect, got {response:?}");
+        };
+        browser.goto(callback.as_str()).await;
+        assert_eq!(browser.text("#name").await, "Alice Example");
+
+        browser.goto(callback.as_str()).await;
+        assert_eq!(
+            browser.text("#problem-title").await,
+            "This sign-in link is no longer valid"
+        );
+        // Still signed in: the replay changed nothing.
+        browser.click("#home").await;
+        assert_eq!(browser.text("#name").await, "Alice Example");
+        browser.close().await;
+    })
+    .await;
+}
+
+/// A session whose refresh token expired with its access token: `/me` says to sign in again,
+/// and the home page offers "Log in" once more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_provider_session_ends() {
+    bounded(async {
+        let site = dev_site_with(ResponseMode::Query, |dev| {
+            dev.refresh_token_lifetime = Duration::from_secs(1);
+        })
+        .await;
+        let browser = Browser::start().await;
+        browser.goto(&format!("{}/", site.base)).await;
+        browser.click("#login").await;
+        dev_login(&browser).await;
+        assert_eq!(browser.text("#name").await, "Alice Example");
+        tokio::time::sleep(Duration::from_millis(ACCESS_TOKEN_SECS * 1000 + 600)).await;
+        browser.click("#me").await;
+        assert_eq!(browser.text("#problem-title").await, "Please sign in again");
+        browser.click("#home").await;
+        browser.wait_for("#login").await;
+        browser.close().await;
+    })
+    .await;
+}
+
+/// "[ Cancel ]" on panva's login page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panva_cancel() {
+    bounded(async {
+        let (site, _op) = panva_site(ResponseMode::Query).await;
+        let browser = Browser::start().await;
+        browser.goto(&format!("{}/", site.base)).await;
+        browser.click("#login").await;
+        browser.wait_for("input[name=login]").await;
+        browser.click("a[href$='/abort']").await;
+        assert_eq!(browser.text("#problem-title").await, "Sign-in cancelled");
+        browser.close().await;
+    })
+    .await;
 }
