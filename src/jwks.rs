@@ -39,7 +39,7 @@ use serde_json::Value;
 
 use crate::client::{AuthenticationClient, Endpoint};
 use crate::config::SigningAlgorithm;
-use crate::error::{IdTokenError, Result};
+use crate::error::{Error, IdTokenError, Result};
 use crate::http::Body;
 
 /// Default minimum time between two fetches triggered by an unknown `kid`.
@@ -170,7 +170,9 @@ struct FetchState {
     last_attempt: Option<SystemTime>,
     attempts: u64,
     /// Why the last attempt failed, if it did (no secret in it).
-    last_failure: Option<String>,
+    /// The last fetch's error, handed to callers within the re-fetch interval so that a
+    /// provider outage stays a transient error.
+    last_failure: Option<Error>,
 }
 
 /// The per-client JWKS cache. Lives in the client's shared state, so every
@@ -270,12 +272,13 @@ impl JwksCache {
                 }
                 return Ok(held);
             }
-            let why = state.last_failure.clone().unwrap_or_else(|| "no keys".to_owned());
-            return Err(IdTokenError::Jwks(format!(
-                "{why} (not retried within {} s)",
-                self.min_refetch_interval.as_secs()
-            ))
-            .into());
+            return Err(state.last_failure.clone().unwrap_or_else(|| {
+                IdTokenError::Jwks(format!(
+                    "no keys (not retried within {} s)",
+                    self.min_refetch_interval.as_secs()
+                ))
+                .into()
+            }));
         }
         state.last_attempt = Some(now);
         state.attempts += 1;
@@ -289,7 +292,7 @@ impl JwksCache {
                 Ok(set)
             }
             Err(e) => {
-                state.last_failure = Some(e.to_string());
+                state.last_failure = Some(e.clone());
                 match held {
                     // Stale keys beat no keys: the provider may be briefly down.
                     Some(held) => {

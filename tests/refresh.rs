@@ -139,7 +139,8 @@ struct RecordingHook {
     /// What the session handed out while the hook ran: must still be the old token.
     seen_by_callers: Mutex<Vec<String>>,
     session: Mutex<Option<Authenticated>>,
-    fail: bool,
+    fail: std::sync::atomic::AtomicBool,
+    delay: Option<Duration>,
 }
 
 impl TokenPersistence for RecordingHook {
@@ -150,7 +151,10 @@ impl TokenPersistence for RecordingHook {
                 let rt = s.refresh_token().unwrap().expose_secret().to_owned();
                 self.seen_by_callers.lock().unwrap().push(rt);
             }
-            if self.fail {
+            if let Some(d) = self.delay {
+                tokio::time::sleep(d).await;
+            }
+            if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
                 Err("the store is down".to_owned())
             } else {
                 Ok(())
@@ -187,22 +191,93 @@ async fn rotated_tokens_reach_the_hook_before_any_caller() {
 }
 
 #[tokio::test]
-async fn a_failing_hook_is_reported_and_nothing_is_lost() {
+async fn a_failing_hook_is_reported_retried_and_nothing_is_lost() {
     let f = fixture().await;
     let s = f.session().await;
-    s.set_persistence(Arc::new(RecordingHook {
-        fail: true,
+    let hook = Arc::new(RecordingHook {
+        fail: true.into(),
         ..Default::default()
-    }));
+    });
+    s.set_persistence(hook.clone());
     let old = secret(&s.access_token().await.unwrap());
+    let old_rt = s.refresh_token().unwrap().expose_secret().to_owned();
     f.clock.advance(Duration::from_secs(LIFETIME + 1));
     let e = s.access_token().await.unwrap_err();
     assert!(matches!(e, Error::Persist(_)), "{e:?}");
     let requests = f.token_requests();
-    // The new tokens are held in memory: the next call uses them without a new refresh.
+    // The new tokens are held in memory, but not handed out while the store refuses them.
+    assert_ne!(s.refresh_token().unwrap().expose_secret(), old_rt);
+    assert!(matches!(s.access_token().await, Err(Error::Persist(_))));
+    // Once the store is back, the hook is retried and the rotated tokens are handed out,
+    // without another refresh.
+    hook.fail.store(false, std::sync::atomic::Ordering::SeqCst);
     let t = s.access_token().await.unwrap();
     assert_ne!(secret(&t), old);
     assert_eq!(f.token_requests(), requests);
+    let saved = hook.saved.lock().unwrap().clone();
+    assert_eq!(
+        saved.len(),
+        3,
+        "the first attempt, the refused retry, the successful retry"
+    );
+    assert_eq!(
+        saved_refresh_token(&saved[2]),
+        s.refresh_token().unwrap().expose_secret()
+    );
+}
+
+#[tokio::test]
+async fn a_caller_giving_up_mid_refresh_loses_no_rotated_token() {
+    let f = fixture().await;
+    let s = f.session().await;
+    let hook = Arc::new(RecordingHook {
+        delay: Some(Duration::from_millis(600)),
+        ..Default::default()
+    });
+    s.set_persistence(hook.clone());
+    let old_rt = s.refresh_token().unwrap().expose_secret().to_owned();
+    f.clock.advance(Duration::from_secs(LIFETIME + 1));
+    // The caller times out while the rotated tokens are being persisted.
+    let gave_up = tokio::time::timeout(Duration::from_millis(100), s.access_token()).await;
+    assert!(gave_up.is_err());
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let requests = f.token_requests();
+    let rt = s.refresh_token().unwrap().expose_secret().to_owned();
+    assert_ne!(rt, old_rt, "the refresh finished although its caller left");
+    assert_eq!(saved_refresh_token(&hook.saved.lock().unwrap()[0]), rt);
+    s.access_token().await.unwrap();
+    assert_eq!(
+        f.token_requests(),
+        requests,
+        "no second refresh with a dead token"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_refreshed_id_token_still_keeps_the_rotated_refresh_token() {
+    let f = fixture().await;
+    let s = f.session().await;
+    let old_rt = s.refresh_token().unwrap().expose_secret().to_owned();
+    f.provider
+        .faults()
+        .set_id_token_fault(Some(IdTokenFault::DifferentSubOnRefresh));
+    f.clock.advance(Duration::from_secs(LIFETIME + 1));
+    assert!(s.access_token().await.is_err());
+    // The provider rotated the refresh token; the session kept the new one.
+    let rt = s.refresh_token().unwrap().expose_secret().to_owned();
+    assert_ne!(rt, old_rt);
+    f.provider.faults().clear();
+    s.access_token().await.unwrap();
+    assert_eq!(s.claims().sub, "dev-user-alice");
+}
+
+#[tokio::test]
+async fn force_refresh_without_a_refresh_token_does_not_end_a_valid_session() {
+    let f = fixture().await;
+    let s = f.login("openid profile").await;
+    let e = s.force_refresh().await.unwrap_err();
+    assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
+    s.access_token().await.unwrap();
 }
 
 #[tokio::test]

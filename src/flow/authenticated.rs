@@ -88,6 +88,9 @@ struct Tokens {
     generation: u64,
     /// Why the session ended, once it has.
     ended: Option<String>,
+    /// The persistence hook failed for these tokens: it is retried before
+    /// they are handed out.
+    unpersisted: bool,
 }
 
 /// The error of the last refresh attempt, for callers who waited on it.
@@ -156,6 +159,7 @@ impl Authenticated {
             scope: tokens.scope,
             generation: 0,
             ended: None,
+            unpersisted: false,
         };
         Self::from_tokens(client, state)
     }
@@ -251,7 +255,7 @@ impl Authenticated {
             if let Some(reason) = &t.ended {
                 return Err(Error::ReauthenticationRequired(reason.clone()));
             }
-            if t.fresh(now, self.inner.margin_secs.load(Ordering::Relaxed)) {
+            if !t.unpersisted && t.fresh(now, self.inner.margin_secs.load(Ordering::Relaxed)) {
                 return Ok(t.token(now));
             }
             t.generation
@@ -259,14 +263,39 @@ impl Authenticated {
         self.refresh(seen, false).await
     }
 
-    /// Refreshes now, whatever the access token's lifetime.
+    /// Refreshes now, whatever the access token's lifetime. Without a refresh
+    /// token this is [`Error::InvalidInput`] (and the session stays as it is,
+    /// unless its access token has expired).
     pub async fn force_refresh(&self) -> Result<SessionToken> {
         let seen = self.read().generation;
         self.refresh(seen, true).await
     }
 
+    /// Runs the refresh in its own task, so that a caller who gives up (a
+    /// dropped request, a timeout around the call) cannot drop a rotated
+    /// refresh token between the provider's answer and the session's memory.
     async fn refresh(&self, seen: u64, force: bool) -> Result<SessionToken> {
+        let this = self.clone();
+        match tokio::spawn(async move { this.refresh_in_task(seen, force).await }).await {
+            Ok(outcome) => outcome,
+            Err(e) => Err(Error::Transport {
+                endpoint: self.inner.client.issuer().to_owned(),
+                message: format!("the refresh task did not finish: {e}"),
+            }),
+        }
+    }
+
+    async fn refresh_in_task(&self, seen: u64, force: bool) -> Result<SessionToken> {
         let mut last = self.inner.gate.lock().await;
+        // Tokens a failed hook could not save are saved before anything is handed out.
+        if self.read().unpersisted {
+            let saved = self.export_with_secrets();
+            if let Err(e) = self.persist(&saved).await {
+                last.error = Some(e.clone());
+                return Err(e);
+            }
+            self.write().unpersisted = false;
+        }
         let clock = self.inner.client.clock();
         let now = clock.unix_now();
         let margin = self.inner.margin_secs.load(Ordering::Relaxed);
@@ -293,7 +322,10 @@ impl Authenticated {
             }
             match &t.refresh_token {
                 Some(rt) => (rt.clone(), t.claims.clone()),
-                None if !force && t.valid(now) => return Ok(t.token(now)),
+                None if t.valid(now) && force => {
+                    return Err(Error::input("the session has no refresh token to refresh with"));
+                }
+                None if t.valid(now) => return Ok(t.token(now)),
                 None => {
                     drop(t);
                     return Err(self.end("the access token expired and there is no refresh token"));
@@ -326,13 +358,28 @@ impl Authenticated {
                     .await;
                 match verified {
                     Ok(c) => c,
-                    Err(e) => return self.failed(&mut last, e, now),
+                    Err(e) => {
+                        // The new access and id_token are refused, but the provider has
+                        // rotated the refresh token: keeping the old one would lose the grant.
+                        if let Some(rotated) = tokens.refresh_token {
+                            let saved = {
+                                let mut t = self.write();
+                                t.refresh_token = Some(rotated);
+                                t.unpersisted = true;
+                                self.saved(&t)
+                            };
+                            if self.persist(&saved).await.is_ok() {
+                                self.write().unpersisted = false;
+                            }
+                        }
+                        return self.failed(&mut last, e, now);
+                    }
                 }
             }
             None => original,
         };
         let now = clock.unix_now();
-        let new = {
+        let mut new = {
             let t = self.read();
             Tokens {
                 expires_at: tokens.expires_in.map(|e| now.saturating_add(e)),
@@ -345,24 +392,31 @@ impl Authenticated {
                 scope: tokens.scope.or_else(|| t.scope.clone()),
                 generation: t.generation + 1,
                 ended: None,
+                unpersisted: false,
             }
         };
-        // The hook sees the rotated tokens before any caller can use them.
+        // The hook sees the rotated tokens before any caller can use them. If it fails, the
+        // tokens are kept in memory and the hook is retried before they are handed out.
+        let persisted = self.persist(&self.saved(&new)).await;
+        new.unpersisted = persisted.is_err();
+        let token = new.token(now);
+        *self.write() = new;
+        tracing::info!(issuer = %self.inner.client.issuer(), "access token refreshed");
+        last.error = persisted.as_ref().err().cloned();
+        persisted.map(|()| token)
+    }
+
+    async fn persist(&self, saved: &SavedSession) -> Result<()> {
         let hook = self
             .inner
             .persistence
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let persisted = match hook {
-            Some(hook) => hook.persist(&self.saved(&new)).await.map_err(Error::Persist),
+        match hook {
+            Some(hook) => hook.persist(saved).await.map_err(Error::Persist),
             None => Ok(()),
-        };
-        let token = new.token(now);
-        *self.write() = new;
-        tracing::info!(issuer = %self.inner.client.issuer(), "access token refreshed");
-        last.error = persisted.as_ref().err().cloned();
-        persisted.map(|()| token)
+        }
     }
 
     /// A failed attempt that does not end the session.
@@ -371,7 +425,7 @@ impl Authenticated {
         let mut t = self.write();
         t.generation += 1;
         last.error = Some(e.clone());
-        if e.is_transient() && t.valid(now) {
+        if e.is_transient() && t.valid(now) && !t.unpersisted {
             Ok(t.token(now))
         } else {
             Err(e)
@@ -482,6 +536,7 @@ impl Authenticated {
                 scope: saved.scope,
                 generation: 0,
                 ended: None,
+                unpersisted: false,
             },
         ))
     }
