@@ -401,14 +401,11 @@ impl AuthenticationClient {
             && let Some(code) = map.get("code").filter(|c| !c.is_null())
         {
             let code = match code {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
+                Value::String(s) => reply.provider_text(s),
+                other => reply.provider_text(&other.to_string()),
             };
-            let message = map
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
+            let message = map.get("message").and_then(Value::as_str).unwrap_or_default();
+            let message = reply.provider_text(message);
             return Ok(ValidateTokenResult::Invalid { code, message });
         }
         let reply = reply.error_for_status(Body::Sensitive)?;

@@ -289,39 +289,58 @@ impl Reply {
             excerpt: None,
         };
         if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(&self.body) {
-            op.error = map.get("error").and_then(short_string);
-            op.error_description = map.get("error_description").and_then(short_string);
-            op.code = map.get("code").and_then(short_string);
-            op.message = map.get("message").and_then(short_string);
+            let field = |name: &str| map.get(name).and_then(json_text).map(|t| self.provider_text(&t));
+            op.error = field("error");
+            op.error_description = field("error_description");
+            op.code = field("code");
+            op.message = field("message");
         }
         if op.error.is_none()
             && let Some((error, description)) = self.www_authenticate_error()
         {
-            op.error = Some(error);
-            op.error_description = op.error_description.or(description);
+            op.error = Some(self.provider_text(&error));
+            op.error_description = op
+                .error_description
+                .or(description.map(|d| self.provider_text(&d)));
         }
         if op.error.is_none() && op.code.is_none() && body == Body::Quotable {
-            op.excerpt = Some(excerpt(&self.body));
-        }
-        // A provider may echo what it was sent; what we sent as a secret stays out.
-        for field in [
-            &mut op.error,
-            &mut op.error_description,
-            &mut op.code,
-            &mut op.message,
-            &mut op.excerpt,
-        ] {
-            if let Some(text) = field.as_mut() {
-                self.scrub(text);
-            }
+            op.excerpt = Some(self.excerpt());
         }
         op
     }
 
+    /// Text the provider wrote, fit for an error: what we sent as a secret is
+    /// taken out first (a provider may echo it), then it is shortened.
+    pub(crate) fn provider_text(&self, raw: &str) -> String {
+        let mut text = raw.to_owned();
+        self.scrub(&mut text);
+        truncate(&text, 300)
+    }
+
+    /// A short, printable excerpt of a body that cannot hold a token, with
+    /// every secret we sent taken out before it is shortened.
+    fn excerpt(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        let flat: String = text
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let mut flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
+        self.scrub(&mut flat);
+        if flat.is_empty() {
+            "(empty body)".to_owned()
+        } else {
+            truncate(&flat, 200)
+        }
+    }
+
     fn scrub(&self, text: &mut String) {
         for s in self.secrets.iter().filter(|s| s.len() >= 4) {
-            if text.contains(s.as_str()) {
-                *text = text.replace(s.as_str(), "[REDACTED]");
+            let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+            for spelling in [s.as_str(), encoded.as_str()] {
+                if text.contains(spelling) {
+                    *text = text.replace(spelling, "[REDACTED]");
+                }
             }
         }
     }
@@ -351,10 +370,12 @@ impl Reply {
                     e.line(),
                     e.column()
                 ),
-                Body::Quotable => format!(
-                    "the body is not the expected JSON: {e}; body: {}",
-                    excerpt(&self.body)
-                ),
+                Body::Quotable => {
+                    let mut text =
+                        format!("the body is not the expected JSON: {e}; body: {}", self.excerpt());
+                    self.scrub(&mut text);
+                    text
+                }
             };
             Error::InvalidResponse {
                 endpoint: self.endpoint.clone(),
@@ -364,13 +385,12 @@ impl Reply {
     }
 }
 
-fn short_string(v: &serde_json::Value) -> Option<String> {
-    let s = match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    Some(truncate(&s, 300))
+fn json_text(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {
@@ -379,21 +399,6 @@ fn truncate(s: &str, max_chars: usize) -> String {
         out.push('…');
     }
     out
-}
-
-/// A short, printable excerpt of a body that cannot hold a token.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        truncate(&flat, 200)
-    }
 }
 
 /// `key=value, key="quoted value"` pairs of an RFC 7235 challenge.
@@ -468,10 +473,25 @@ mod tests {
     }
 
     #[test]
-    fn excerpt_is_short_and_flat() {
-        let body = format!("<html>\n<body>{}</body></html>", "x".repeat(1000));
-        let e = excerpt(body.as_bytes());
+    fn excerpt_is_short_and_flat_and_scrubbed_before_it_is_cut() {
+        let secret = format!("tok{}", "y".repeat(600));
+        let body = format!("<html>\n<body>{} {secret}</body></html>", "x".repeat(10));
+        let reply = Reply {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            headers: HeaderMap::new(),
+            body: body.into_bytes(),
+            endpoint: "https://op.example/revoke".into(),
+            secrets: vec![secret.clone()],
+        };
+        let e = reply.excerpt();
         assert!(e.chars().count() <= 201);
         assert!(!e.contains('\n'));
+        assert!(!e.contains("tokyyyy"), "{e}");
+        assert!(e.contains("[REDACTED]"));
+        assert!(
+            !reply
+                .provider_text(&format!("bad token {secret}"))
+                .contains("tokyyyy")
+        );
     }
 }

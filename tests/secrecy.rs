@@ -249,3 +249,50 @@ fn secret_types_redact_debug_and_have_no_display() {
     let builder = AuthenticationClient::builder().app_id("a").secret(CANARIES[0]);
     assert_clean("builder", &format!("{builder:?}"));
 }
+
+#[tokio::test]
+async fn long_echoed_tokens_are_redacted_before_being_shortened() {
+    let server = MockServer::start().await;
+    let long = format!("CANARY-refresh-token{}", "x".repeat(600));
+    server.on(
+        "/oidc/token",
+        Canned::json(
+            400,
+            json!({"error": "invalid_grant", "error_description": "refresh token {echo} is dead"}),
+        )
+        .echoing(),
+    );
+    server.on(
+        "/oidc/token/revocation",
+        Canned::raw(500, "text/html", "<p>cannot revoke {echo}</p>").echoing(),
+    );
+    let c = client(&server, AuthMethod::ClientSecretPost);
+    let shown = show(
+        &c.get_new_access_token_by_refresh_token(&RefreshToken::new(long.clone()))
+            .await,
+    );
+    assert!(!shown.contains("CANARY-refresh-token"), "{shown}");
+    let shown = show(&c.revoke_token(&RefreshToken::new(long)).await);
+    assert!(!shown.contains("CANARY-refresh-token"), "{shown}");
+    assert!(
+        shown.contains("cannot revoke"),
+        "the rest of the excerpt stays: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_token_verdict_does_not_echo_the_token() {
+    let server = MockServer::start().await;
+    server.on(
+        "/api/v2/oidc/validate_token",
+        Canned::json(200, json!({"code": 400, "message": "id_token {echo} 不合法"})).echoing(),
+    );
+    let c = client(&server, AuthMethod::ClientSecretPost);
+    let r = c
+        .validate_token(TokenToValidate::IdToken(&IdToken::new(CANARIES[3])))
+        .await
+        .unwrap();
+    assert!(!r.is_valid());
+    assert_clean("validate_token verdict", &format!("{r:?}"));
+    assert!(format!("{r:?}").contains("不合法"));
+}
