@@ -61,6 +61,21 @@ const OIDC_RESPONSE_TYPES: [&str; 7] = [
     "none",
 ];
 
+/// Parameters the URL builder sets itself; not accepted as extras.
+const RESERVED: [&str; 11] = [
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "scope",
+    "state",
+    "nonce",
+    "response_mode",
+    "prompt",
+    "code_challenge",
+    "code_challenge_method",
+    "max_age",
+];
+
 /// Optional parameters of `build_authorize_url`. Everything left unset takes
 /// the Python SDK's default (fixed where the Python SDK was unsafe: state and
 /// nonce come from the OS CSPRNG).
@@ -245,6 +260,13 @@ pub(crate) fn build(ctx: AuthorizeContext<'_>, p: AuthorizeParams) -> Result<Aut
         (None, None) => None,
     };
 
+    // A second copy of a parameter the SDK sets would let a provider that reads the last
+    // value bind the login to a state, nonce or challenge the SDK does not hold.
+    if let Some((name, _)) = p.extra.iter().find(|(k, _)| RESERVED.contains(&k.as_str())) {
+        return Err(Error::input(format!(
+            "{name} cannot be an extra parameter; use its own setter"
+        )));
+    }
     let mut url = ctx.endpoint;
     {
         let mut q = url.query_pairs_mut();

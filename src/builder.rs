@@ -138,8 +138,13 @@ impl AuthenticationClientBuilder {
         self
     }
 
-    /// Use this HTTP client (its connection pool, proxy, TLS settings). It
-    /// should not follow redirects.
+    /// Use this HTTP client (its connection pool, proxy, TLS settings).
+    ///
+    /// **Security warning:** build it with
+    /// `redirect(reqwest::redirect::Policy::none())`. A client that follows
+    /// redirects re-sends a token request's form — client secret, code,
+    /// refresh token — to wherever a 307/308 points. The default client never
+    /// follows redirects.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -233,6 +238,14 @@ impl AuthenticationClientBuilder {
             .iter()
             .any(|m| *m != AuthMethod::None)
             || self.id_token_alg.is_some_and(SigningAlgorithm::is_symmetric);
+        // An empty secret would make HS256 id_tokens forgeable by anyone: refuse it outright.
+        if self
+            .secret
+            .as_ref()
+            .is_some_and(|s| s.expose_secret().trim().is_empty())
+        {
+            return Err(Error::config("secret is empty"));
+        }
         if needs_secret && self.secret.is_none() {
             return Err(Error::config(
                 "secret is required: an endpoint auth method other than none, or an HS* id_token \

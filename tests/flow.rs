@@ -381,6 +381,18 @@ async fn a_pending_login_survives_a_session_store() {
 }
 
 #[tokio::test]
+async fn a_saved_pending_login_with_an_empty_state_is_refused() {
+    let p = provider().await;
+    let client = client_for(&p, "dev-app");
+    let (_url, pending) = Unauthorized::new(client.clone()).start().unwrap();
+    let mut saved = serde_json::to_value(pending.export_with_secrets()).unwrap();
+    saved["state"] = serde_json::json!("");
+    let saved: SavedPendingCallback = serde_json::from_value(saved).unwrap();
+    let e = PendingCallback::restore_from_trusted_store(client, saved).unwrap_err();
+    assert!(matches!(e, Error::Restore(_)), "{e:?}");
+}
+
+#[tokio::test]
 async fn a_pending_login_for_another_client_is_refused() {
     let p = provider().await;
     let (_url, pending) = Unauthorized::new(client_for(&p, "dev-app")).start().unwrap();

@@ -740,6 +740,21 @@ fn configuration_errors_are_found_at_build_time() {
     let e = no_secret.build().unwrap_err();
     assert!(matches!(e, Config(_)) && e.to_string().contains("secret"), "{e}");
     assert_eq!(ok().build().unwrap().issuer(), "https://x.authing.cn/oidc");
+    // An empty secret would make HS256 id_tokens forgeable.
+    assert!(matches!(ok().secret("").build(), Err(Config(_))));
+    assert!(matches!(ok().secret("  ").build(), Err(Config(_))));
+}
+
+#[tokio::test]
+async fn extra_parameters_cannot_shadow_the_ones_the_sdk_sets() {
+    let server = MockServer::start().await;
+    let client = builder(&server).build().unwrap();
+    for name in ["state", "nonce", "code_challenge", "redirect_uri", "client_id"] {
+        let e = client
+            .build_authorize_url(AuthorizeParams::new().extra(name, "x"))
+            .unwrap_err();
+        assert!(matches!(e, authing_oidc::Error::InvalidInput(_)), "{name}: {e:?}");
+    }
 }
 
 #[tokio::test]

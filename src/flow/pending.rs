@@ -207,6 +207,9 @@ impl PendingCallback {
             ),
             None => None,
         };
+        if saved.state.is_empty() || saved.nonce.is_empty() {
+            return Err(Error::Restore("the saved state or nonce is empty".to_owned()));
+        }
         crate::pkce::check_verifier_form("code verifier", &saved.code_verifier)
             .map_err(|_| Error::Restore("the saved code verifier is malformed".to_owned()))?;
         Ok(PendingCallback {
