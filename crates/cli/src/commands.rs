@@ -214,7 +214,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             form_body,
             session,
         } => {
-            if session.as_deref() == Some(pending.as_path()) {
+            if session.as_deref().is_some_and(|s| same_file(s, &pending)) {
                 return Err(CliError::usage("--session must name another file than --pending"));
             }
             let params = match (callback, form_body) {
@@ -436,4 +436,20 @@ impl From<ChallengeMethodArg> for CodeChallengeMethod {
             ChallengeMethodArg::Plain => CodeChallengeMethod::Plain,
         }
     }
+}
+
+/// Whether two paths name the same file, however they are spelled (`p.json`,
+/// `./p.json`, a symlinked directory); the second may not exist yet.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    fn resolve(p: &std::path::Path) -> Option<std::path::PathBuf> {
+        if let Ok(full) = p.canonicalize() {
+            return Some(full);
+        }
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.canonicalize().ok()?,
+            _ => std::env::current_dir().ok()?,
+        };
+        Some(parent.join(p.file_name()?))
+    }
+    a == b || matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
 }

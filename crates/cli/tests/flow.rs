@@ -411,3 +411,25 @@ async fn concurrent_token_commands_refresh_once() {
             .any(|e| { e.unwrap().file_name().to_string_lossy().ends_with(".tmp") })
     );
 }
+
+#[tokio::test]
+async fn finish_refuses_one_file_for_pending_and_session_however_spelled() {
+    let env = Env::start().await;
+    let pending = env.path("p.json");
+    env.run(&["begin", "--pending", s(&pending)]).await.ok();
+    let dir = pending.parent().unwrap();
+    let spelled = dir.join(".").join("p.json");
+    let r = env
+        .run(&[
+            "finish",
+            "--pending",
+            s(&pending),
+            "--session",
+            s(&spelled),
+            "--callback",
+            "http://127.0.0.1:3000/callback?code=c&state=s",
+        ])
+        .await;
+    assert_eq!(r.err(2), "usage");
+    assert!(pending.exists());
+}
