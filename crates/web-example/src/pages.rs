@@ -169,4 +169,25 @@ mod tests {
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
     }
+
+    #[tokio::test]
+    async fn the_relay_reposts_fields_escaped_and_runs_only_its_own_script() {
+        let fields = vec![
+            ("code".to_owned(), r#""><script>alert(1)</script>"#.to_owned()),
+            ("state".to_owned(), "s".to_owned()),
+        ];
+        let response = relay("/callback?relayed=1", &fields);
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let page = String::from_utf8(body.to_vec()).unwrap();
+        assert!(page.contains(r#"value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;""#));
+        assert_eq!(page.matches("<script").count(), 1);
+        assert!(page.contains(r#"action="/callback?relayed=1""#));
+        let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
+        assert!(page.contains(&format!("<script nonce=\"{nonce}\">")));
+        assert!(csp.contains("form-action 'self'"));
+    }
 }
