@@ -136,6 +136,12 @@ impl Error {
         }
     }
 
+    /// True when the user (or the provider on their behalf) refused the
+    /// login: an `access_denied` callback, e.g. after "Cancel" at the provider.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(self, Error::Authorization(a) if a.error == "access_denied")
+    }
+
     /// The provider error, if this is one.
     pub fn op_error(&self) -> Option<&OpError> {
         match self {

@@ -96,9 +96,11 @@ async fn a_token_inside_the_margin_is_refreshed_first() {
     let old_rt = s.refresh_token().unwrap().expose_secret().to_owned();
     let before = f.token_requests();
     f.clock.advance(Duration::from_secs(LIFETIME - 11)); // 11 s left: inside the margin
+    assert_eq!(s.refresh_count(), 0);
     let new = s.access_token().await.unwrap();
     assert_ne!(secret(&new), old);
     assert_eq!(new.expires_in, Some(Duration::from_secs(LIFETIME)));
+    assert_eq!(s.refresh_count(), 1);
     assert_eq!(f.token_requests(), before + 1);
     // Rotation: the new refresh token replaced the old one, which the provider now refuses.
     let new_rt = s.refresh_token().unwrap().expose_secret().to_owned();
@@ -398,6 +400,11 @@ async fn a_restored_session_refreshes_the_same_way() {
     let t = restored.access_token().await.unwrap();
     assert_eq!(t.expires_in, Some(Duration::from_secs(LIFETIME)));
     assert_eq!(f.token_requests(), before + 1);
+    // The count travels with the saved session: a replica can tell the newer copy.
+    let resaved = restored.export_with_secrets();
+    assert_eq!(resaved.refresh_count(), 1);
+    let again = Authenticated::restore_from_trusted_store(f.client.clone(), resaved).unwrap();
+    assert_eq!(again.refresh_count(), 1);
     assert_eq!(restored.userinfo().await.unwrap().sub, restored.subject());
 }
 

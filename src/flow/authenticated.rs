@@ -86,6 +86,8 @@ struct Tokens {
     scope: Option<String>,
     /// Bumped by every refresh attempt, successful or not.
     generation: u64,
+    /// Successful refreshes since the login, across saves and restores.
+    refreshes: u64,
     /// Why the session ended, once it has.
     ended: Option<String>,
     /// The persistence hook failed for these tokens: it is retried before
@@ -158,6 +160,7 @@ impl Authenticated {
             claims,
             scope: tokens.scope,
             generation: 0,
+            refreshes: 0,
             ended: None,
             unpersisted: false,
         };
@@ -202,6 +205,13 @@ impl Authenticated {
     /// The current raw id_token (for `id_token_hint`).
     pub fn id_token(&self) -> IdToken {
         self.read().id_token.clone()
+    }
+
+    /// How many times the tokens were refreshed since the login, counting
+    /// refreshes made before a save and restore: of two saved copies of one
+    /// session (two replicas), the one with the higher count is newer.
+    pub fn refresh_count(&self) -> u64 {
+        self.read().refreshes
     }
 
     /// The access token held now, without refreshing it; it may be expired.
@@ -391,6 +401,7 @@ impl Authenticated {
                 claims,
                 scope: tokens.scope.or_else(|| t.scope.clone()),
                 generation: t.generation + 1,
+                refreshes: t.refreshes + 1,
                 ended: None,
                 unpersisted: false,
             }
@@ -506,6 +517,7 @@ impl Authenticated {
             id_token: t.id_token.expose_secret().to_owned(),
             scope: t.scope.clone(),
             claims: t.claims.clone(),
+            refresh_count: t.refreshes,
         }
     }
 
@@ -535,6 +547,7 @@ impl Authenticated {
                 claims: saved.claims,
                 scope: saved.scope,
                 generation: 0,
+                refreshes: saved.refresh_count,
                 ended: None,
                 unpersisted: false,
             },

@@ -76,6 +76,9 @@ pub struct SavedSession {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) scope: Option<String>,
     pub(super) claims: IdTokenClaims,
+    /// Successful refreshes since the login (absent in older saves: 0).
+    #[serde(default)]
+    pub(super) refresh_count: u64,
 }
 
 impl SavedSession {
@@ -99,6 +102,12 @@ impl SavedSession {
     /// When the access token expires, in seconds since the epoch.
     pub fn expires_at(&self) -> Option<u64> {
         self.expires_at
+    }
+
+    /// Successful refreshes since the login: of two saved copies of one
+    /// session, the one with the higher count is newer.
+    pub fn refresh_count(&self) -> u64 {
+        self.refresh_count
     }
 
     pub(super) fn check(&self, client: &AuthenticationClient) -> Result<()> {

@@ -75,7 +75,7 @@ impl From<Error> for Problem {
     fn from(error: Error) -> Problem {
         let bad_request = StatusCode::BAD_REQUEST;
         let problem = match &error {
-            Error::Authorization(a) if a.error == "access_denied" => Problem::new(
+            e if e.is_access_denied() => Problem::new(
                 bad_request,
                 "Sign-in cancelled",
                 "You cancelled the sign-in at the identity provider, so you are not signed in.",

@@ -155,7 +155,6 @@ async fn finish_login(app: &Shared, session: &Session, params: CallbackParams) -
                 login_id,
                 profile,
                 tokens: live.auth.export_with_secrets(),
-                refreshes: live.refreshes(),
             },
         )
         .await?;
@@ -194,11 +193,10 @@ async fn me(State(app): AppState, session: Session) -> Page {
 
 /// Writes the live session's tokens back to the session store when a refresh changed them.
 async fn keep_tokens(session: &Session, signed_in: &mut SignedIn, live: &Live) -> Result<(), Problem> {
-    if live.refreshes() == signed_in.refreshes && live.auth.expires_at() == signed_in.tokens.expires_at() {
+    if live.auth.refresh_count() == signed_in.tokens.refresh_count() {
         return Ok(());
     }
     signed_in.tokens = live.auth.export_with_secrets();
-    signed_in.refreshes = live.refreshes();
     session.insert(SIGNED_IN, &*signed_in).await?;
     // Saved now rather than by the middleware, which skips the save on a 5xx answer.
     session.save().await?;

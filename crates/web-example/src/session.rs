@@ -14,11 +14,10 @@
 //! The browser's cookie carries nothing but the session id.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use authing_oidc::flow::{Authenticated, PersistFuture, SavedSession, TokenPersistence};
+use authing_oidc::flow::{Authenticated, SavedSession};
 use authing_oidc::{AuthenticationClient, IdTokenClaims, UserInfo};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
@@ -35,10 +34,9 @@ pub(crate) struct SignedIn {
     pub(crate) login_id: String,
     /// What the home page shows, read once at login.
     pub(crate) profile: Profile,
-    /// The tokens, exported with their secrets: this is server-side storage.
+    /// The tokens, exported with their secrets: this is server-side storage. Their
+    /// `refresh_count` tells which of two copies is newer.
     pub(crate) tokens: SavedSession,
-    /// How many times the access token was refreshed.
-    pub(crate) refreshes: u64,
 }
 
 /// The user as the home page shows them.
@@ -77,38 +75,20 @@ pub(crate) fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A login's live session and its refresh count.
+/// A login's live session.
 #[derive(Clone)]
 pub(crate) struct Live {
     pub(crate) auth: Authenticated,
-    refreshes: Arc<AtomicU64>,
 }
 
 impl Live {
-    fn new(auth: Authenticated, refreshes: u64) -> Live {
-        let counter = Arc::new(AtomicU64::new(refreshes));
-        auth.set_persistence(Arc::new(CountRefreshes(counter.clone())));
-        Live {
-            auth,
-            refreshes: counter,
-        }
+    fn new(auth: Authenticated) -> Live {
+        Live { auth }
     }
 
     /// Refreshes so far, including those of earlier processes (restored from the store).
     pub(crate) fn refreshes(&self) -> u64 {
-        self.refreshes.load(Ordering::Relaxed)
-    }
-}
-
-/// The SDK calls this after every refresh, before the new access token is used. The tokens
-/// reach the session store at the end of the request that asked for them (see
-/// [`crate::routes`]); the hook counts, for the profile page.
-struct CountRefreshes(Arc<AtomicU64>);
-
-impl TokenPersistence for CountRefreshes {
-    fn persist<'a>(&'a self, _session: &'a SavedSession) -> PersistFuture<'a> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        Box::pin(async { Ok(()) })
+        self.auth.refresh_count()
     }
 }
 
@@ -133,20 +113,20 @@ impl LiveSessions {
     ) -> Result<Live, authing_oidc::Error> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((live, used)) = map.get_mut(&signed_in.login_id)
-            && live.auth.expires_at() >= signed_in.tokens.expires_at()
+            && live.auth.refresh_count() >= signed_in.tokens.refresh_count()
         {
             *used = Instant::now();
             return Ok(live.clone());
         }
         let auth = Authenticated::restore_from_trusted_store(client.clone(), signed_in.tokens.clone())?;
-        let live = Live::new(auth, signed_in.refreshes);
+        let live = Live::new(auth);
         Self::insert(&mut map, signed_in.login_id.clone(), live.clone());
         Ok(live)
     }
 
     /// Keeps a session that just logged in.
     pub(crate) fn adopt(&self, login_id: String, auth: Authenticated) -> Live {
-        let live = Live::new(auth, 0);
+        let live = Live::new(auth);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         Self::insert(&mut map, login_id, live.clone());
         live
