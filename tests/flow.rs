@@ -241,6 +241,7 @@ async fn pressing_cancel_at_the_provider_is_access_denied() {
         matches!(&e, Error::Authorization(a) if a.error == "access_denied"),
         "{e:?}"
     );
+    assert!(e.is_access_denied());
 }
 
 #[tokio::test]
