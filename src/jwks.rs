@@ -20,12 +20,12 @@
 //! - a failed re-fetch keeps the keys already held (they are only replaced by
 //!   a successfully parsed set).
 //!
-//! Errors: HTTP failures are returned as they are
-//! ([`Error::Transport`](crate::Error::Transport), [`Error::Timeout`](crate::Error::Timeout),
-//! [`Error::Op`](crate::Error::Op)), so [`Error::is_transient`](crate::Error::is_transient)
-//! answers for them; a document that is not a JWKS is [`IdTokenError::Jwks`]. With no keys
-//! held and the last fetch failed less than the minimum interval ago, the failure is
-//! repeated as [`IdTokenError::Jwks`] without a new request.
+//! Errors: HTTP failures are returned as they are ([`Error::Transport`],
+//! [`Error::Timeout`], [`Error::Op`]), so [`Error::is_transient`] answers for
+//! them; a document that is not a JWKS is [`IdTokenError::Jwks`]. With no keys
+//! held and the last fetch failed less than the minimum interval ago, that
+//! failure is returned again without a new request (a provider outage stays
+//! transient).
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
