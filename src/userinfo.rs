@@ -55,7 +55,11 @@ pub struct StandardClaims {
     pub website: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_bool"
+    )]
     pub email_verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
@@ -67,7 +71,11 @@ pub struct StandardClaims {
     pub locale: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_bool"
+    )]
     pub phone_number_verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
@@ -82,6 +90,23 @@ impl std::fmt::Debug for StandardClaims {
         f.write_str("StandardClaims { .. }")
     }
 }
+
+/// A boolean claim as providers really send it: `true`/`false`, the strings
+/// `"true"`/`"false"`, or `null` (absent).
+pub(crate) fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(_) => Err(serde::de::Error::custom("not a boolean")),
+    }
+}
+
+/// [`lenient_bool`] as a type, for parsers that read one value at a time.
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(crate) struct LenientBool(#[serde(deserialize_with = "lenient_bool")] pub(crate) Option<bool>);
 
 /// The `address` claim (OIDC Core §5.1.1).
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -126,6 +151,12 @@ mod tests {
         assert_eq!(u.sub, "603f184cec4505e2868431fc");
         assert_eq!(u.standard.email.as_deref(), Some("test1@authing.cn"));
         assert_eq!(u.standard.email_verified, Some(false));
+        let lenient: UserInfo =
+            serde_json::from_str(r#"{"sub":"s","email_verified":"true","phone_number_verified":null}"#)
+                .unwrap();
+        assert_eq!(lenient.standard.email_verified, Some(true));
+        assert_eq!(lenient.standard.phone_number_verified, None);
+        assert!(serde_json::from_str::<UserInfo>(r#"{"sub":"s","email_verified":"yes"}"#).is_err());
         assert_eq!(u.standard.gender.as_deref(), Some("U"));
         assert_eq!(u.extra.get("custom"), Some(&Value::from("x")));
         let d = format!("{u:?}");

@@ -217,13 +217,18 @@ fn standard_member<'de, A: de::MapAccess<'de>>(
     map: &mut A,
 ) -> std::result::Result<bool, A::Error> {
     macro_rules! members {
-        ($($field:ident),* $(,)?) => {
+        ($($field:ident),* ; $($flag:ident),* $(,)?) => {
             match name {
                 $(stringify!($field) => {
                     // The error could quote a value (personal data): say only which claim.
                     standard.$field = map.next_value().map_err(|_| {
                         de::Error::custom(concat!("claim ", stringify!($field), " has the wrong type"))
                     })?;
+                })*
+                $(stringify!($flag) => {
+                    standard.$flag = map.next_value::<crate::userinfo::LenientBool>().map_err(|_| {
+                        de::Error::custom(concat!("claim ", stringify!($flag), " has the wrong type"))
+                    })?.0;
                 })*
                 _ => return Ok(false),
             }
@@ -240,15 +245,15 @@ fn standard_member<'de, A: de::MapAccess<'de>>(
         picture,
         website,
         email,
-        email_verified,
         gender,
         birthdate,
         zoneinfo,
         locale,
         phone_number,
-        phone_number_verified,
         address,
-        updated_at,
+        updated_at;
+        email_verified,
+        phone_number_verified,
     );
     Ok(true)
 }
@@ -409,6 +414,16 @@ mod tests {
             "iss": "https://a.example/oidc", "sub": "u1", "aud": "app", "exp": 2_000_000_000,
             "iat": 1_700_000_000.5, "email": "canary@example.com", "name": "Canary Name", "tenant": "t1"
         })
+    }
+
+    #[test]
+    fn boolean_claims_sent_as_strings_are_read() {
+        let c: IdTokenClaims = serde_json::from_str(
+            r#"{"iss":"i","sub":"s","aud":"a","exp":2,"iat":1,"email_verified":"true","phone_number_verified":false}"#,
+        )
+        .unwrap();
+        assert_eq!(c.standard.email_verified, Some(true));
+        assert_eq!(c.standard.phone_number_verified, Some(false));
     }
 
     #[test]
