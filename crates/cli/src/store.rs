@@ -78,12 +78,26 @@ impl LockedFile {
         let mut lock_name = file_name.to_os_string();
         lock_name.push(".lock");
         let lock_path = path.with_file_name(lock_name);
+        // A lock file planted as a symlink (in a shared directory) would make us create or lock
+        // a file elsewhere: refuse anything but a regular file, before and after opening.
+        let not_regular = || {
+            CliError::file(format!(
+                "the lock file {} is not a regular file",
+                lock_path.display()
+            ))
+        };
+        if std::fs::symlink_metadata(&lock_path).is_ok_and(|m| !m.file_type().is_file()) {
+            return Err(not_regular());
+        }
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         owner_only(&mut options);
         let lock = options
             .open(&lock_path)
             .map_err(|e| CliError::file(format!("cannot open the lock file {}: {e}", lock_path.display())))?;
+        if !same_inode(&lock, &lock_path) {
+            return Err(not_regular());
+        }
         lock.lock()
             .map_err(|e| CliError::file(format!("cannot lock {}: {e}", lock_path.display())))?;
         Ok(LockedFile {
@@ -276,9 +290,41 @@ fn owner_only(options: &mut OpenOptions) {
 #[cfg(not(unix))]
 fn owner_only(_options: &mut OpenOptions) {}
 
+/// Whether the open `file` is the regular file at `path` itself (not reached
+/// through a symlink swapped in meanwhile).
+#[cfg(unix)]
+fn same_inode(file: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(opened), Ok(named)) => {
+            named.file_type().is_file() && opened.dev() == named.dev() && opened.ino() == named.ino()
+        }
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_file: &std::fs::File, _path: &Path) -> bool {
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_lock_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        let session = dir.path().join("s.json");
+        std::os::unix::fs::symlink(&target, dir.path().join("s.json.lock")).unwrap();
+        let Err(e) = LockedFile::lock(&session) else {
+            panic!("a symlinked lock file was used")
+        };
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(!target.exists(), "nothing was created through the link");
+    }
 
     #[test]
     fn atomic_write_replaces_and_is_owner_only() {
