@@ -199,7 +199,8 @@ impl AuthenticationClientBuilder {
         }
         let path = app_host.path().trim_end_matches('/').to_owned();
         app_host.set_path(&path);
-        self.finish(Provider::Authing { app_host })
+        let http = self.http()?;
+        self.finish(Provider::Authing { app_host }, http)
     }
 
     /// Builds a client for any OpenID Provider from its issuer, by OpenID
@@ -213,7 +214,8 @@ impl AuthenticationClientBuilder {
         }
         let http = self.http()?;
         let metadata = crate::discovery::fetch(&http, issuer, self.insecure_http).await?;
-        self.finish(Provider::Discovered(Box::new(metadata)))
+        // The client that fetched the metadata, with its open connection, serves every request.
+        self.finish(Provider::Discovered(Box::new(metadata)), http)
     }
 
     fn http(&self) -> Result<Http> {
@@ -229,7 +231,7 @@ impl AuthenticationClientBuilder {
         ))
     }
 
-    fn finish(self, provider: Provider) -> Result<AuthenticationClient> {
+    fn finish(self, provider: Provider, http: Http) -> Result<AuthenticationClient> {
         let app_id = self.app_id.clone().unwrap_or_default();
         if app_id.trim().is_empty() {
             return Err(Error::config("app_id is required"));
@@ -258,7 +260,6 @@ impl AuthenticationClientBuilder {
             ),
             None => None,
         };
-        let http = self.http()?;
         let issuer = match &provider {
             Provider::Authing { app_host } => format!("{}/oidc", app_host.as_str().trim_end_matches('/')),
             Provider::Discovered(m) => m.issuer.clone(),

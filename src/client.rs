@@ -304,7 +304,7 @@ impl AuthenticationClient {
         if let Some(v) = code_verifier {
             form.push_secret("code_verifier", v.expose_secret());
         }
-        self.token_request("get_access_token_by_code", form, self.inner.token_auth, true)
+        self.token_request("get_access_token_by_code", form, Some(self.inner.token_auth))
             .await
     }
 
@@ -312,14 +312,12 @@ impl AuthenticationClient {
         &self,
         operation: &'static str,
         mut form: Form,
-        auth: AuthMethod,
-        app_credentials: bool,
+        app_auth: Option<AuthMethod>,
     ) -> Result<TokenSet> {
         let url = self.endpoint(Endpoint::Token)?;
-        let authorization = if app_credentials {
-            self.authenticate(auth, &mut form)?
-        } else {
-            None
+        let authorization = match app_auth {
+            Some(method) => self.authenticate(method, &mut form)?,
+            None => None,
         };
         let reply = self
             .http()
@@ -360,8 +358,7 @@ impl AuthenticationClient {
         self.token_request(
             "get_new_access_token_by_refresh_token",
             form,
-            self.inner.token_auth,
-            true,
+            Some(self.inner.token_auth),
         )
         .await
     }
@@ -510,13 +507,9 @@ impl AuthenticationClient {
             .push("scope", scope)
             .push("client_id", access_key)
             .push_secret("client_secret", access_secret.expose_secret());
-        self.token_request(
-            "get_access_token_by_client_credentials",
-            form,
-            AuthMethod::None,
-            false,
-        )
-        .await
+        // The access key pair authenticates this request, not the application's credentials.
+        self.token_request("get_access_token_by_client_credentials", form, None)
+            .await
     }
 
     /// A new PKCE code verifier of `length` characters, 43..=128
