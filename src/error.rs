@@ -117,8 +117,8 @@ impl Error {
         matches!(self, Error::Timeout { .. })
     }
 
-    /// True for failures worth retrying later: transport errors, timeouts and
-    /// 5xx answers.
+    /// True for failures worth retrying later: transport errors, timeouts, 5xx
+    /// answers and 429 (too many requests).
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport { .. } | Error::Timeout { .. } => true,
@@ -300,7 +300,19 @@ pub enum IdTokenError {
     /// A claim has the wrong type.
     #[error("claim {0} has the wrong type")]
     InvalidClaim(&'static str),
-    /// The keys could not be fetched.
-    #[error("fetching keys failed: {0}")]
+    /// The JWKS document is not a key set, or there are no keys and a new
+    /// fetch is not due yet. (HTTP failures of the fetch are
+    /// [`Error::Transport`], [`Error::Timeout`] or [`Error::Op`].)
+    #[error("no usable JWKS: {0}")]
     Jwks(String),
+}
+
+/// At most `max_chars` characters of `s`, with `…` when something was cut:
+/// provider text and claim values in error messages stay short.
+pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
+    let mut out: String = s.chars().take(max_chars).collect();
+    if s.chars().nth(max_chars).is_some() {
+        out.push('…');
+    }
+    out
 }

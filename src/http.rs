@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::error::{Error, OpError, Result};
+use crate::error::{Error, OpError, Result, truncate};
 
 /// Whether a response body may be quoted in an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,14 +391,6 @@ fn json_text(v: &serde_json::Value) -> Option<String> {
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    let mut out: String = s.chars().take(max_chars).collect();
-    if s.chars().count() > max_chars {
-        out.push('…');
-    }
-    out
 }
 
 /// `key=value, key="quoted value"` pairs of an RFC 7235 challenge.

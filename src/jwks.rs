@@ -169,7 +169,6 @@ impl FoundKey {
 struct FetchState {
     last_attempt: Option<SystemTime>,
     attempts: u64,
-    /// Why the last attempt failed, if it did (no secret in it).
     /// The last fetch's error, handed to callers within the re-fetch interval so that a
     /// provider outage stays a transient error.
     last_failure: Option<Error>,
@@ -496,11 +495,7 @@ fn parse_jwk(value: Value) -> std::result::Result<Key, &'static str> {
 
 /// At most 64 characters of a value taken from a token, for error messages.
 pub(crate) fn shorten(s: &str) -> String {
-    let mut out: String = s.chars().take(64).collect();
-    if s.chars().nth(64).is_some() {
-        out.push('…');
-    }
-    out
+    crate::error::truncate(s, 64)
 }
 
 #[cfg(test)]

@@ -11,6 +11,12 @@ pub use secrecy::ExposeSecret;
 use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 
+/// Compares two strings in constant time (for equal lengths; the length of a
+/// nonce, state or hash is not secret).
+pub(crate) fn ct_eq_str(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -27,9 +33,7 @@ macro_rules! secret_type {
             /// Compares with another value of the same kind in constant time
             /// (the time taken does not depend on where the two differ).
             pub fn ct_eq(&self, other: &str) -> bool {
-                let mine = self.0.expose_secret().as_bytes();
-                let theirs = other.as_bytes();
-                mine.len() == theirs.len() && bool::from(mine.ct_eq(theirs))
+                ct_eq_str(self.0.expose_secret(), other)
             }
         }
 

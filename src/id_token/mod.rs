@@ -35,7 +35,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use sha2::Digest as _;
-use subtle::ConstantTimeEq as _;
 
 pub use claims::IdTokenClaims;
 
@@ -43,7 +42,7 @@ use crate::client::{AuthenticationClient, Provider};
 use crate::config::SigningAlgorithm;
 use crate::error::{Error, IdTokenError, Result};
 use crate::jwks::shorten;
-use crate::secret::{AccessToken, ExposeSecret as _, IdToken, Nonce};
+use crate::secret::{AccessToken, ExposeSecret as _, IdToken, Nonce, ct_eq_str};
 
 /// What a verification checks besides the token itself.
 ///
@@ -211,10 +210,7 @@ impl IdTokenVerifier {
         // §12.2: "if the ID Token contains a nonce Claim, its value MUST be the same as in
         // the ID Token issued at the time of the original authentication".
         if let Some(nonce) = &claims.nonce {
-            let same = original
-                .nonce
-                .as_deref()
-                .is_some_and(|o| o.len() == nonce.len() && bool::from(o.as_bytes().ct_eq(nonce.as_bytes())));
+            let same = original.nonce.as_deref().is_some_and(|o| ct_eq_str(o, nonce));
             if !same {
                 return Err(IdTokenError::RefreshClaimChanged("nonce").into());
             }
@@ -367,8 +363,7 @@ impl IdTokenVerifier {
         // §3.1.3.8 / §3.2.2.9: at_hash, when present and the access token is at hand.
         if let (Some(at_hash), Some(access_token)) = (claims.at_hash.as_deref(), access_token) {
             let expected = token_hash(alg, access_token.expose_secret());
-            if !(expected.len() == at_hash.len() && bool::from(expected.as_bytes().ct_eq(at_hash.as_bytes())))
-            {
+            if !ct_eq_str(&expected, at_hash) {
                 return Err(IdTokenError::AtHashMismatch.into());
             }
         }
