@@ -15,7 +15,7 @@ impl Authenticated {
     /// - `invalid_grant` (or no refresh token and an expired access token)
     ///   ends the session: this and every later call returns
     ///   [`Error::ReauthenticationRequired`] without contacting the provider.
-    /// - After a transient failure (network, timeout, 5xx) the current token
+    /// - After a transient failure (network, timeout, 5xx, 429) the current token
     ///   is returned as long as it has not expired, with its real remaining
     ///   lifetime; once it has, the transient error is returned.
     pub async fn access_token(&self) -> Result<SessionToken> {
