@@ -167,6 +167,8 @@ pub struct AuthorizeUrl {
     pub state: Option<State>,
     /// The `nonce` in the URL (OIDC only).
     pub nonce: Option<Nonce>,
+    /// The redirect URI the URL carries (for the typed flow's code exchange).
+    pub(crate) redirect_uri: Option<String>,
 }
 
 impl AuthorizeUrl {
@@ -299,5 +301,6 @@ pub(crate) fn build(ctx: AuthorizeContext<'_>, p: AuthorizeParams) -> Result<Aut
         url,
         state: Some(State::new(state)),
         nonce: nonce.map(Nonce::new),
+        redirect_uri: Some(redirect_uri),
     })
 }

@@ -241,6 +241,7 @@ impl AuthenticationClient {
                     url,
                     state: None,
                     nonce: None,
+                    redirect_uri: None,
                 })
             }
             Protocol::Cas => {
@@ -256,6 +257,7 @@ impl AuthenticationClient {
                     url,
                     state: None,
                     nonce: None,
+                    redirect_uri: None,
                 })
             }
             protocol => authorize::build(

@@ -2,11 +2,11 @@
 //! before they expire, shared across tasks.
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use crate::client::AuthenticationClient;
 use crate::error::{Error, Result};
-use crate::flow::SessionToken;
+use crate::flow::authenticated::refresh_margin;
+use crate::flow::{DEFAULT_REFRESH_MARGIN, SessionToken};
 use crate::secret::{AccessSecret, AccessToken};
 
 /// A cached `client_credentials` token for one programmatic access account.
@@ -33,7 +33,6 @@ struct Source {
     scope: String,
     access_key: String,
     access_secret: AccessSecret,
-    margin: Duration,
     cached: RwLock<Option<Cached>>,
     gate: tokio::sync::Mutex<()>,
 }
@@ -41,7 +40,13 @@ struct Source {
 struct Cached {
     token: AccessToken,
     expires_at: Option<u64>,
-    margin: u64,
+    lifetime: Option<u64>,
+}
+
+impl Cached {
+    fn margin(&self) -> u64 {
+        refresh_margin(DEFAULT_REFRESH_MARGIN.as_secs(), self.lifetime)
+    }
 }
 
 impl std::fmt::Debug for ClientCredentialsSource {
@@ -71,7 +76,6 @@ impl ClientCredentialsSource {
                 scope,
                 access_key: access_key.into(),
                 access_secret,
-                margin: crate::flow::DEFAULT_REFRESH_MARGIN,
                 cached: RwLock::new(None),
                 gate: tokio::sync::Mutex::new(()),
             }),
@@ -103,9 +107,7 @@ impl ClientCredentialsSource {
         let cached = Cached {
             token: tokens.access_token,
             expires_at: tokens.expires_in.map(|e| now.saturating_add(e)),
-            margin: tokens.expires_in.map_or(self.inner.margin.as_secs(), |l| {
-                self.inner.margin.as_secs().min(l / 10)
-            }),
+            lifetime: tokens.expires_in,
         };
         let out = SessionToken::new(
             cached.token.clone(),
@@ -121,7 +123,7 @@ impl ClientCredentialsSource {
         let guard = self.inner.cached.read().unwrap_or_else(|p| p.into_inner());
         let c = guard.as_ref()?;
         match c.expires_at {
-            Some(exp) if now.saturating_add(c.margin) >= exp => None,
+            Some(exp) if now.saturating_add(c.margin()) >= exp => None,
             exp => Some(SessionToken::new(
                 c.token.clone(),
                 exp.map(|e| e.saturating_sub(now)),

@@ -27,6 +27,13 @@ mod refresh;
 /// than this left (or 10% of its lifetime, whichever is smaller).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
+/// How long before expiry a token is renewed: the configured margin, or 10%
+/// of the token's lifetime when that is smaller (a 60 s margin on a 30 s
+/// token would refresh on every call).
+pub(crate) fn refresh_margin(configured_secs: u64, lifetime_secs: Option<u64>) -> u64 {
+    lifetime_secs.map_or(configured_secs, |l| configured_secs.min(l / 10))
+}
+
 /// The future a [`TokenPersistence`] hook returns.
 pub type PersistFuture<'a> = Pin<Box<dyn Future<Output = std::result::Result<(), String>> + Send + 'a>>;
 
@@ -105,10 +112,7 @@ struct LastAttempt {
 
 impl Tokens {
     fn margin(&self, configured: u64) -> u64 {
-        match self.lifetime {
-            Some(l) => configured.min(l / 10),
-            None => configured,
-        }
+        refresh_margin(configured, self.lifetime)
     }
 
     /// Valid for at least the margin.

@@ -29,7 +29,7 @@
 //! ([`Authenticated::restore_from_trusted_store`]), or
 //! [`Authenticated::insecure_from_unverified_tokens`].
 
-mod authenticated;
+pub(crate) mod authenticated;
 mod pending;
 mod saved;
 
@@ -58,12 +58,7 @@ pub const DEFAULT_PENDING_MAX_AGE: Duration = Duration::from_secs(10 * 60);
 #[must_use]
 pub struct Unauthorized {
     client: AuthenticationClient,
-    scope: Option<String>,
-    prompt: Option<String>,
-    response_mode: Option<ResponseMode>,
-    max_age: Option<u64>,
-    redirect_uri: Option<String>,
-    extra: Vec<(String, String)>,
+    params: AuthorizeParams,
     pending_max_age: Duration,
 }
 
@@ -72,12 +67,7 @@ impl Unauthorized {
     pub fn new(client: AuthenticationClient) -> Self {
         Unauthorized {
             client,
-            scope: None,
-            prompt: None,
-            response_mode: None,
-            max_age: None,
-            redirect_uri: None,
-            extra: Vec::new(),
+            params: AuthorizeParams::new(),
             pending_max_age: DEFAULT_PENDING_MAX_AGE,
         }
     }
@@ -85,38 +75,38 @@ impl Unauthorized {
     /// The scope to ask for; `openid` is added when missing. Default
     /// `openid profile email phone address`.
     pub fn scope(mut self, scope: impl Into<String>) -> Self {
-        self.scope = Some(scope.into());
+        self.params.scope = Some(scope.into());
         self
     }
 
     /// `prompt` (e.g. `login`, `consent`).
     pub fn prompt(mut self, prompt: impl Into<String>) -> Self {
-        self.prompt = Some(prompt.into());
+        self.params.prompt = Some(prompt.into());
         self
     }
 
     /// How the provider returns the response; default `query`.
     pub fn response_mode(mut self, mode: ResponseMode) -> Self {
-        self.response_mode = Some(mode);
+        self.params.response_mode = Some(mode);
         self
     }
 
     /// Ask for a fresh authentication no older than `max_age`; the id_token's
     /// `auth_time` is then checked.
     pub fn max_age(mut self, max_age: Duration) -> Self {
-        self.max_age = Some(max_age.as_secs());
+        self.params.max_age = Some(max_age.as_secs());
         self
     }
 
     /// A redirect URI other than the configured one.
     pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
-        self.redirect_uri = Some(redirect_uri.into());
+        self.params.redirect_uri = Some(redirect_uri.into());
         self
     }
 
     /// A further authorization parameter (e.g. `login_hint`).
     pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.extra.push((name.into(), value.into()));
+        self.params.extra.push((name.into(), value.into()));
         self
     }
 
@@ -133,34 +123,28 @@ impl Unauthorized {
         if self.client.protocol() != crate::Protocol::Oidc {
             return Err(Error::config("the typed login flow needs protocol oidc"));
         }
-        let scope = self
+        let mut params = self.params;
+        let scope = params
             .scope
+            .take()
             .unwrap_or_else(|| crate::authorize::DEFAULT_OIDC_SCOPE.to_owned());
-        let scope = if scope.split_whitespace().any(|s| s == "openid") {
+        params.scope = Some(if scope.split_whitespace().any(|s| s == "openid") {
             scope
         } else {
             format!("openid {scope}").trim().to_owned()
-        };
+        });
         let verifier = pkce::generate_code_verifier(pkce::MIN_VERIFIER_LEN + 21)?;
         let challenge = pkce::code_challenge(&verifier, CodeChallengeMethod::S256)?;
-        let mut params = AuthorizeParams::new()
-            .scope(scope)
-            .code_challenge(challenge.as_str())
-            .code_challenge_method(CodeChallengeMethod::S256);
-        params.response_mode = self.response_mode;
-        params.prompt = self.prompt;
-        params.max_age = self.max_age;
-        params.redirect_uri = self.redirect_uri;
-        params.extra = self.extra;
+        params.code_challenge = Some(challenge.as_str().to_owned());
+        params.code_challenge_method = Some(CodeChallengeMethod::S256);
+        let (response_mode, max_age) = (params.response_mode, params.max_age);
         let login = self.client.build_authorize_url(params)?;
-        let redirect_uri = login
-            .url
-            .query_pairs()
-            .find(|(k, _)| k == "redirect_uri")
-            .map(|(_, v)| v.into_owned())
-            .ok_or_else(|| Error::config("no redirect_uri"))?;
-        let (Some(state), Some(nonce)) = (login.state, login.nonce) else {
-            return Err(Error::config("the authorize URL carries no state or nonce"));
+        // An OIDC authorize URL always carries these; the types just cannot say so.
+        let (Some(state), Some(nonce), Some(redirect_uri)) = (login.state, login.nonce, login.redirect_uri)
+        else {
+            return Err(Error::config(
+                "the authorize URL carries no state, nonce or redirect_uri",
+            ));
         };
         let pending = PendingCallback::new(
             self.client,
@@ -170,8 +154,8 @@ impl Unauthorized {
                 code_verifier: verifier,
             },
             redirect_uri,
-            self.response_mode,
-            self.max_age,
+            response_mode,
+            max_age,
             self.pending_max_age,
         );
         Ok((login.url, pending))
