@@ -195,14 +195,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             pending,
         } => {
             let client = build_client(g, &mut inputs).await?;
-            let mut login = Unauthorized::new(client);
-            if let Some(s) = scope {
-                login = login.scope(s);
-            }
-            if let Some(m) = response_mode {
-                login = login.response_mode(m.into());
-            }
-            let (url, waiting) = login.start()?;
+            let (url, waiting) = start_login(client, scope, response_mode)?;
             let lock = LockedFile::lock(&pending)?;
             lock.write_pending(&waiting.export_with_secrets())?;
             drop(lock);
@@ -230,8 +223,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let authenticated = waiting.complete(params).await?;
             save_session(session.as_deref(), &authenticated)?;
             lock.remove_pending()?;
-            let now = client.clock().unix_now();
-            print(&output::login_result(&authenticated, now, session.is_none()))
+            print(&output::login_result(&authenticated, session.is_none()))
         }
         Command::Login {
             session,
@@ -301,20 +293,14 @@ async fn run_login(
         ));
     }
     let listener = login::bind(port).await?;
-    let mut start = Unauthorized::new(client.clone());
-    if let Some(s) = scope {
-        start = start.scope(s);
-    }
-    if let Some(m) = response_mode {
-        start = start.response_mode(m.into());
-    }
-    let (url, waiting) = start.start()?;
+    let (url, waiting) = start_login(client.clone(), scope, response_mode)?;
     {
         use std::io::Write as _;
         let mut err = std::io::stderr().lock();
         let _ = writeln!(
             err,
-            "Open this URL in a browser to log in (waiting up to 300 s):\n{url}"
+            "Open this URL in a browser to log in (waiting up to {} s):\n{url}",
+            login::LOGIN_TIMEOUT.as_secs()
         );
         let _ = err.flush();
     }
@@ -339,8 +325,7 @@ async fn run_login(
     match outcome {
         Ok(authenticated) => {
             arrived.answer(true, "You are logged in.").await;
-            let now = client.clock().unix_now();
-            print(&output::login_result(&authenticated, now, session.is_none()))
+            print(&output::login_result(&authenticated, session.is_none()))
         }
         Err(e) => {
             arrived
@@ -452,4 +437,20 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
         Some(parent.join(p.file_name()?))
     }
     a == b || matches!((resolve(a), resolve(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// The typed flow's start, as `begin` and `login` both ask for it.
+fn start_login(
+    client: AuthenticationClient,
+    scope: Option<String>,
+    response_mode: Option<ResponseModeArg>,
+) -> Result<(url::Url, PendingCallback), CliError> {
+    let mut login = Unauthorized::new(client);
+    if let Some(s) = scope {
+        login = login.scope(s);
+    }
+    if let Some(m) = response_mode {
+        login = login.response_mode(m.into());
+    }
+    Ok(login.start()?)
 }

@@ -40,15 +40,15 @@ pub fn token_set(t: &TokenSet) -> Value {
 /// What `finish` and `login` print: `{"token_set", "claims"}`. With
 /// `include_tokens` false (the session was saved to a file) the token values
 /// are left out and `has_refresh_token` says whether there is one.
-pub fn login_result(session: &Authenticated, now: u64, include_tokens: bool) -> Value {
+pub fn login_result(session: &Authenticated, include_tokens: bool) -> Value {
     let mut ts = Map::new();
+    let current = session.current_access_token();
     if include_tokens {
-        let at = session.current_access_token().access_token;
-        ts.insert("access_token".into(), json!(at.expose_secret()));
+        ts.insert("access_token".into(), json!(current.access_token.expose_secret()));
     }
     ts.insert("token_type".into(), json!("Bearer"));
-    if let Some(exp) = session.expires_at() {
-        ts.insert("expires_in".into(), json!(exp.saturating_sub(now)));
+    if let Some(left) = current.expires_in {
+        ts.insert("expires_in".into(), json!(left.as_secs()));
     }
     match (include_tokens, session.refresh_token()) {
         (true, Some(rt)) => {
