@@ -32,7 +32,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer, SessionStore};
 use crate::config::CALLBACK_PATH;
 use crate::pages;
 use crate::problem::Problem;
-use crate::session::{Live, LiveSessions, PENDING, Profile, SIGNED_IN, SignedIn, random_token};
+use crate::session::{LiveSessions, PENDING, Profile, SIGNED_IN, SignedIn, random_token};
 
 /// The session cookie's name.
 pub(crate) const COOKIE: &str = "web_example_session";
@@ -154,11 +154,11 @@ async fn finish_login(app: &Shared, session: &Session, params: CallbackParams) -
             SignedIn {
                 login_id,
                 profile,
-                tokens: live.auth.export_with_secrets(),
+                tokens: live.export_with_secrets(),
             },
         )
         .await?;
-    tracing::info!(sub = %live.auth.subject(), "signed in");
+    tracing::info!(sub = %live.subject(), "signed in");
     Ok(Redirect::to("/").into_response())
 }
 
@@ -174,14 +174,13 @@ async fn me(State(app): AppState, session: Session) -> Page {
             return Err(error.into());
         }
     };
-    let result = live.auth.userinfo().await;
+    let result = live.userinfo().await;
     // First the tokens: a refresh may have rotated the refresh token, and the old one is dead.
     keep_tokens(&session, &mut signed_in, &live).await?;
     match result {
         Ok(info) => {
-            let now = app.client.clock().unix_now();
-            let expires_in = live.auth.expires_at().map(|exp| exp.saturating_sub(now));
-            Ok(pages::me(&info, expires_in, live.refreshes()))
+            let expires_in = live.current_access_token().expires_in.map(|d| d.as_secs());
+            Ok(pages::me(&info, expires_in, live.refresh_count()))
         }
         Err(error @ Error::ReauthenticationRequired(_)) => {
             end_session(&app, &session, &signed_in).await?;
@@ -192,11 +191,15 @@ async fn me(State(app): AppState, session: Session) -> Page {
 }
 
 /// Writes the live session's tokens back to the session store when a refresh changed them.
-async fn keep_tokens(session: &Session, signed_in: &mut SignedIn, live: &Live) -> Result<(), Problem> {
-    if live.auth.refresh_count() == signed_in.tokens.refresh_count() {
+async fn keep_tokens(
+    session: &Session,
+    signed_in: &mut SignedIn,
+    live: &authing_oidc::flow::Authenticated,
+) -> Result<(), Problem> {
+    if live.refresh_count() == signed_in.tokens.refresh_count() {
         return Ok(());
     }
-    signed_in.tokens = live.auth.export_with_secrets();
+    signed_in.tokens = live.export_with_secrets();
     session.insert(SIGNED_IN, &*signed_in).await?;
     // Saved now rather than by the middleware, which skips the save on a 5xx answer.
     session.save().await?;
@@ -232,11 +235,11 @@ async fn logout(State(app): AppState, session: Session) -> Page {
         }
     };
     // The user is leaving whatever the provider says; a failed revocation is only logged.
-    if let Err(error) = live.auth.revoke().await {
+    if let Err(error) = live.revoke().await {
         tracing::warn!(%error, "logout: revoking the tokens failed");
     }
-    tracing::info!(sub = %live.auth.subject(), "signed out");
-    match live.auth.logout_url(&app.post_logout_redirect_uri, None) {
+    tracing::info!(sub = %live.subject(), "signed out");
+    match live.logout_url(&app.post_logout_redirect_uri, None) {
         Ok(url) => Ok(Redirect::to(url.as_str()).into_response()),
         Err(error) => {
             tracing::info!(%error, "the provider has no logout endpoint; staying here");

@@ -75,29 +75,12 @@ pub(crate) fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A login's live session.
-#[derive(Clone)]
-pub(crate) struct Live {
-    pub(crate) auth: Authenticated,
-}
-
-impl Live {
-    fn new(auth: Authenticated) -> Live {
-        Live { auth }
-    }
-
-    /// Refreshes so far, including those of earlier processes (restored from the store).
-    pub(crate) fn refreshes(&self) -> u64 {
-        self.auth.refresh_count()
-    }
-}
-
 /// Logins used in this process recently, by login id. Entries idle for longer than
 /// [`IDLE`] are dropped once there are more than [`SOFT_CAP`]; a dropped one is restored
 /// from the session store at its next use.
 #[derive(Default)]
 pub(crate) struct LiveSessions {
-    map: Mutex<HashMap<String, (Live, Instant)>>,
+    map: Mutex<HashMap<String, (Authenticated, Instant)>>,
 }
 
 const SOFT_CAP: usize = 10_000;
@@ -110,26 +93,24 @@ impl LiveSessions {
         &self,
         client: &AuthenticationClient,
         signed_in: &SignedIn,
-    ) -> Result<Live, authing_oidc::Error> {
+    ) -> Result<Authenticated, authing_oidc::Error> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((live, used)) = map.get_mut(&signed_in.login_id)
-            && live.auth.refresh_count() >= signed_in.tokens.refresh_count()
+            && live.refresh_count() >= signed_in.tokens.refresh_count()
         {
             *used = Instant::now();
             return Ok(live.clone());
         }
         let auth = Authenticated::restore_from_trusted_store(client.clone(), signed_in.tokens.clone())?;
-        let live = Live::new(auth);
-        Self::insert(&mut map, signed_in.login_id.clone(), live.clone());
-        Ok(live)
+        Self::insert(&mut map, signed_in.login_id.clone(), auth.clone());
+        Ok(auth)
     }
 
     /// Keeps a session that just logged in.
-    pub(crate) fn adopt(&self, login_id: String, auth: Authenticated) -> Live {
-        let live = Live::new(auth);
+    pub(crate) fn adopt(&self, login_id: String, auth: Authenticated) -> Authenticated {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        Self::insert(&mut map, login_id, live.clone());
-        live
+        Self::insert(&mut map, login_id, auth.clone());
+        auth
     }
 
     /// Forgets a login (logout, or the session ended).
@@ -140,7 +121,7 @@ impl LiveSessions {
             .remove(login_id);
     }
 
-    fn insert(map: &mut HashMap<String, (Live, Instant)>, login_id: String, live: Live) {
+    fn insert(map: &mut HashMap<String, (Authenticated, Instant)>, login_id: String, live: Authenticated) {
         if map.len() >= SOFT_CAP {
             map.retain(|_, (_, used)| used.elapsed() < IDLE);
         }
