@@ -1,7 +1,7 @@
 //! The provider's signing keys (JWKS, RFC 7517), fetched lazily, cached
 //! parsed, and refreshed on expiry or on an unknown `kid`.
 //!
-//! What this module guarantees (spec §4; keys for
+//! What this module guarantees (docs/protocol.md §4.1; keys for
 //! [OIDC Core §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation)
 //! step 6 and [§10.1.1](https://openid.net/specs/openid-connect-core-1_0.html#RotateSigKeys),
 //! signing key rotation):

@@ -1,4 +1,4 @@
-//! Misuse of the typed login flow is a compile error (SPEC §3). Each case in
+//! Misuse of the typed login flow is a compile error (docs/protocol.md §3). Each case in
 //! `tests/ui/` is compiled and must fail with the message beside it.
 
 #[test]

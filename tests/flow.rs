@@ -1,5 +1,5 @@
 //! The typed login flow end to end against the embedded development provider,
-//! in all three response modes, and one negative test per check of SPEC §3.
+//! in all three response modes, and one negative test per check of docs/protocol.md §3.
 
 #[path = "support/mock.rs"]
 mod mock;

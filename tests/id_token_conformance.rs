@@ -1,4 +1,4 @@
-//! Local id_token verification (spec §4; OIDC Core §3.1.3.7 and §12.2), one
+//! Local id_token verification (docs/protocol.md §4.2; OIDC Core §3.1.3.7 and §12.2), one
 //! test per rule, each asserting the specific rejection reason.
 //!
 //! The provider is an in-process JWKS server on 127.0.0.1; tokens are signed

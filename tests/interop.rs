@@ -528,7 +528,7 @@ async fn authing_preset_stateless_methods_on_the_wire() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. Refresh through the session (SPEC §5)
+// 4. Refresh through the session (docs/protocol.md §5)
 // ---------------------------------------------------------------------------------------------
 
 fn short_lived() -> PanvaOptions {

@@ -1,4 +1,4 @@
-//! Automatic refresh (SPEC §5) against the embedded development provider,
+//! Automatic refresh (docs/protocol.md §5) against the embedded development provider,
 //! with a clock the tests control: no sleeping.
 
 use std::sync::{Arc, Mutex};

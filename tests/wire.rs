@@ -1,6 +1,6 @@
 //! Every operation of the stateless client, on the wire: the exact method,
 //! path, query, form body and `Authorization` header Authing expects
-//! (SPEC.md §2), against a recording server on 127.0.0.1.
+//! (docs/protocol.md §2), against a recording server on 127.0.0.1.
 
 #[path = "support/mock.rs"]
 mod mock;

@@ -1,5 +1,5 @@
 //! [`Authenticated`]: a verified session that hands out access tokens and
-//! refreshes itself (SPEC §5).
+//! refreshes itself (docs/protocol.md §5).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -2,7 +2,7 @@
 //! [`Authenticated`], where each transition consumes the state before it.
 //!
 //! The checks other libraries leave to the caller happen here, in this order
-//! (SPEC §3): the callback arrived in the response mode the login asked for;
+//! (docs/protocol.md §3): the callback arrived in the response mode the login asked for;
 //! no parameter is repeated; `iss` (RFC 9207) is the issuer when present, and
 //! present when the provider promised it; `state` matches (constant time); an
 //! `error` becomes [`crate::Error::Authorization`]; the

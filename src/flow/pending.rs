@@ -113,7 +113,7 @@ impl PendingCallback {
         ))
     }
 
-    /// Every check that needs no request, in the order of SPEC §3; the code.
+    /// Every check that needs no request, in the order of docs/protocol.md §3; the code.
     fn check_callback(&self, callback: &CallbackParams) -> Result<AuthorizationCode> {
         let expected_mode = self.response_mode.unwrap_or(ResponseMode::Query);
         if callback.mode() != expected_mode {

@@ -1,6 +1,6 @@
 //! Local id_token verification
 //! ([OIDC Core §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation),
-//! [§12.2](https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse); spec §4).
+//! [§12.2](https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse); docs/protocol.md §4.2).
 //!
 //! [`IdTokenVerifier::verify`] checks, in this order, and refuses with the
 //! [`IdTokenError`] named:
@@ -108,7 +108,7 @@ pub struct IdTokenVerifier {
 }
 
 impl AuthenticationClient {
-    /// A verifier of this client's id_tokens (spec §4). It shares the
+    /// A verifier of this client's id_tokens (docs/protocol.md §4.2). It shares the
     /// client's JWKS cache.
     pub fn id_token_verifier(&self) -> IdTokenVerifier {
         IdTokenVerifier { client: self.clone() }

@@ -1,5 +1,5 @@
-//! The command line, as SPEC §6 defines it: global options (each with its
-//! environment variable where the SPEC names one) and one subcommand.
+//! The command line, as docs/cli.md defines it: global options (each with its
+//! environment variable where docs/cli.md names one) and one subcommand.
 
 use std::path::PathBuf;
 
@@ -136,7 +136,7 @@ pub enum ChallengeMethodArg {
     Plain,
 }
 
-/// The commands of SPEC §6.
+/// The commands of docs/cli.md.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the login URL: {"url"}.

@@ -219,7 +219,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let lock = LockedFile::lock_existing(&pending)?;
             let saved = lock.read_pending(&client)?;
             let waiting = PendingCallback::restore_from_trusted_store(client.clone(), saved)?;
-            // On failure the pending file stays, as SPEC §6 asks.
+            // On failure the pending file stays, as docs/cli.md says.
             let authenticated = waiting.complete(params).await?;
             save_session(session.as_deref(), &authenticated)?;
             lock.remove_pending()?;

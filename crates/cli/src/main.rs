@@ -1,4 +1,4 @@
-//! `authing-oidc`: the command-line tool of the authing-oidc SDK (SPEC §6).
+//! `authing-oidc`: the command-line tool of the authing-oidc SDK (docs/cli.md).
 //!
 //! Every SDK operation as a command, the typed login flow with pending and
 //! session files, an interactive loopback login, and the embedded development

@@ -155,7 +155,7 @@ impl LockedFile {
 }
 
 /// Rewrites the session file after every refresh, before the new tokens are
-/// handed out (SPEC §5). Used only under the file's [`LockedFile`].
+/// handed out (docs/protocol.md §5). Used only under the file's [`LockedFile`].
 struct SessionFileHook {
     path: PathBuf,
 }

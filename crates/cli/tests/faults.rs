@@ -1,4 +1,4 @@
-//! The refusals of SPEC §6, exit 1, provoked with the dev provider's fault
+//! The refusals of docs/cli.md, exit 1, provoked with the dev provider's fault
 //! switches or by editing saved files.
 
 mod support;
@@ -76,7 +76,7 @@ async fn token_endpoint_refusals() {
     );
     faults.clear();
 
-    // A transient failure keeps the still-valid token (SPEC §5), and the file as it was.
+    // A transient failure keeps the still-valid token (docs/protocol.md §5), and the file as it was.
     let before = std::fs::read_to_string(&session).unwrap();
     faults.fail_token_requests(1);
     let out = env

@@ -1,4 +1,4 @@
-//! The one-line JSON description the CLI's `dev-provider` command prints (SPEC.md §6), and
+//! The one-line JSON description the CLI's `dev-provider` command prints (docs/cli.md, `dev-provider`), and
 //! [`serve_until_signal`], which that command runs.
 
 use std::io::Write;

@@ -148,7 +148,7 @@ impl RunningDevProvider {
         self.provider.request_counts()
     }
 
-    /// The machine-readable description the CLI prints (SPEC.md §6).
+    /// The machine-readable description the CLI prints (docs/cli.md, `dev-provider`).
     pub fn description(&self) -> ProviderDescription {
         ProviderDescription::of(&self.provider)
     }

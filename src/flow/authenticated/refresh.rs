@@ -1,4 +1,4 @@
-//! The refresh engine of [`Authenticated`] (SPEC §5): the warm path, the
+//! The refresh engine of [`Authenticated`] (docs/protocol.md §5): the warm path, the
 //! single-flight refresh, rotation and the persistence hook.
 
 use std::sync::atomic::Ordering;
@@ -9,7 +9,7 @@ use crate::flow::saved::SavedSession;
 
 impl Authenticated {
     /// An access token valid for at least the refresh margin, refreshing first
-    /// when needed (SPEC §5).
+    /// when needed (docs/protocol.md §5).
     ///
     /// - Concurrent callers share one refresh request and its outcome.
     /// - `invalid_grant` (or no refresh token and an expired access token)
