@@ -1,11 +1,46 @@
 //! The authorization response the browser brings back to the redirect URI,
 //! in any of the three response modes, parsed without loss: a repeated
 //! parameter is an error, never silently resolved.
+//!
+//! The callback is the one input an unauthenticated stranger can send, so its
+//! parsing is linear in its size and refuses anything larger than a real
+//! authorization response ([`MAX_CALLBACK_PARAMETERS`], [`MAX_CALLBACK_BYTES`])
+//! before decoding it.
+
+use std::collections::HashSet;
 
 use url::Url;
 
 use crate::authorize::ResponseMode;
 use crate::error::{Error, Result};
+
+/// The most parameters a callback may carry. A real authorization response
+/// has a handful (`code`, `state`, `iss`, `session_state`, or `error` and its
+/// description); extensions add a few more.
+pub const MAX_CALLBACK_PARAMETERS: usize = 100;
+
+/// The longest callback (encoded query, fragment or form body) accepted, in
+/// bytes. Even a hybrid-flow response with an id_token is a few kilobytes.
+pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
+
+/// Which bound of a callback was exceeded ([`Error::CallbackTooLarge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallbackLimit {
+    /// More than this many parameters.
+    Parameters(usize),
+    /// More than this many bytes.
+    Bytes(usize),
+}
+
+impl std::fmt::Display for CallbackLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallbackLimit::Parameters(n) => write!(f, "{n} parameters"),
+            CallbackLimit::Bytes(n) => write!(f, "{n} bytes"),
+        }
+    }
+}
 
 /// The parameters of one authorization response, and how they arrived.
 ///
@@ -72,6 +107,17 @@ impl CallbackParams {
     }
 
     fn parse(mode: ResponseMode, encoded: &str) -> Result<Self> {
+        // Both bounds are checked on the raw text, before anything is decoded or allocated.
+        // Pairs are split on `&` and empty ones skipped, as form_urlencoded does.
+        let parameters = encoded.split('&').filter(|p| !p.is_empty()).count();
+        if parameters > MAX_CALLBACK_PARAMETERS {
+            return Err(Error::CallbackTooLarge(CallbackLimit::Parameters(
+                MAX_CALLBACK_PARAMETERS,
+            )));
+        }
+        if encoded.len() > MAX_CALLBACK_BYTES {
+            return Err(Error::CallbackTooLarge(CallbackLimit::Bytes(MAX_CALLBACK_BYTES)));
+        }
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(encoded.as_bytes())
             .into_owned()
             .collect();
@@ -82,8 +128,10 @@ impl CallbackParams {
             )));
         }
         // RFC 6749 §3.1: request and response parameters must not be repeated.
-        for (i, (name, _)) in pairs.iter().enumerate() {
-            if pairs[..i].iter().any(|(n, _)| n == name) {
+        // A set, so that the check stays linear in the number of parameters.
+        let mut seen = HashSet::with_capacity(pairs.len());
+        for (name, _) in &pairs {
+            if !seen.insert(name.as_str()) {
                 return Err(Error::MalformedCallback(format!(
                     "parameter {name:?} is repeated"
                 )));
@@ -122,6 +170,51 @@ mod tests {
     fn repeated_parameters_are_refused() {
         let e = CallbackParams::from_query("code=a&state=s&code=b").unwrap_err();
         assert!(matches!(e, Error::MalformedCallback(m) if m.contains("code")));
+    }
+
+    /// 100,000 distinct names (about 700 KB): refused by count, before any name is compared.
+    #[test]
+    fn a_hundred_thousand_distinct_names_are_too_many_parameters() {
+        let body: String = (0..100_000).map(|i| format!("p{i}=&")).collect();
+        let e = CallbackParams::from_form_post(&body).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::CallbackTooLarge(CallbackLimit::Parameters(MAX_CALLBACK_PARAMETERS))
+            ),
+            "{e:?}"
+        );
+        let e = CallbackParams::from_query(&body).unwrap_err();
+        assert!(matches!(e, Error::CallbackTooLarge(CallbackLimit::Parameters(_))));
+    }
+
+    #[test]
+    fn the_bounds_are_inclusive_and_checked_on_the_raw_text() {
+        let at_limit: String = (0..MAX_CALLBACK_PARAMETERS).map(|i| format!("p{i}=v&")).collect();
+        assert!(CallbackParams::from_query(&at_limit).is_ok());
+        let over = format!("{at_limit}extra=1");
+        assert!(matches!(
+            CallbackParams::from_query(&over),
+            Err(Error::CallbackTooLarge(CallbackLimit::Parameters(_)))
+        ));
+        // Empty pairs are not parameters.
+        assert!(CallbackParams::from_query(&format!("{at_limit}&&&")).is_ok());
+
+        let long = format!("code={}", "c".repeat(MAX_CALLBACK_BYTES - 5));
+        assert_eq!(long.len(), MAX_CALLBACK_BYTES);
+        assert!(CallbackParams::from_query(&long).is_ok());
+        let e = CallbackParams::from_form_post(&format!("{long}c")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::CallbackTooLarge(CallbackLimit::Bytes(MAX_CALLBACK_BYTES))
+            ),
+            "{e:?}"
+        );
+        assert!(matches!(
+            CallbackParams::from_url(&format!("https://app/cb?{long}&state=s")),
+            Err(Error::CallbackTooLarge(_))
+        ));
     }
 
     #[test]

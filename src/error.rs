@@ -80,6 +80,11 @@ pub enum Error {
     #[error("malformed callback: {0}")]
     MalformedCallback(String),
 
+    /// The callback is larger than any real authorization response: too many
+    /// parameters or too many bytes. Refused before it is decoded.
+    #[error("the callback exceeds the limit of {0}")]
+    CallbackTooLarge(crate::callback::CallbackLimit),
+
     /// The pending login is older than its limit.
     #[error("the pending login expired (older than {max_age_secs} s)")]
     PendingExpired {

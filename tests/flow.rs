@@ -169,6 +169,57 @@ async fn missing_state_is_refused() {
     assert_eq!(p.request_count("/oidc/token"), 0);
 }
 
+/// A cross-site request to the callback with another state (or iss, or in another response
+/// mode) is checked without consuming the pending login: the real callback still completes it.
+#[tokio::test]
+async fn a_callback_not_for_this_login_leaves_it_pending() {
+    let p = provider().await;
+    let (url, pending) = Unauthorized::new(client_for(&p, "dev-app")).start().unwrap();
+    let real = login(&url).await;
+    let with =
+        |name: &str, value: &str| {
+            let pairs = real_pairs(&real)
+                .into_iter()
+                .map(|(k, v)| if k == name { (k, value.to_owned()) } else { (k, v) });
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            query
+        };
+    let forged = CallbackParams::from_query(&with("state", "forged")).unwrap();
+    assert!(matches!(
+        pending.check_binding(&forged),
+        Err(Error::StateMismatch)
+    ));
+    let no_state = CallbackParams::from_query("code=stolen").unwrap();
+    assert!(matches!(
+        pending.check_binding(&no_state),
+        Err(Error::StateMismatch)
+    ));
+    let other_iss = CallbackParams::from_query(&with("iss", "https://evil.example")).unwrap();
+    assert!(matches!(
+        pending.check_binding(&other_iss),
+        Err(Error::IssMismatch(_))
+    ));
+    let posted = CallbackParams::from_form_post(&with("code", "x")).unwrap();
+    assert!(matches!(
+        pending.check_binding(&posted),
+        Err(Error::MalformedCallback(_))
+    ));
+    assert_eq!(p.request_count("/oidc/token"), 0);
+    // The real callback passes the same check, and still completes the login.
+    pending.check_binding(&real).unwrap();
+    let session = pending.complete(real).await.unwrap();
+    assert_eq!(session.claims().sub, "dev-user-alice");
+}
+
+fn real_pairs(callback: &CallbackParams) -> Vec<(String, String)> {
+    ["code", "state", "iss"]
+        .into_iter()
+        .filter_map(|k| callback.get(k).map(|v| (k.to_owned(), v.to_owned())))
+        .collect()
+}
+
 #[tokio::test]
 async fn iss_mismatch_is_refused() {
     let (e, token_requests) = complete_with_callback_fault(CallbackFault::WrongIssuer).await;

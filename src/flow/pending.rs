@@ -86,7 +86,8 @@ impl PendingCallback {
     /// Completes the login with the callback, running every check of the flow
     /// in order (see [the module docs](super)), and yields the verified
     /// session. The pending login is consumed whatever the outcome: a
-    /// callback is answered once.
+    /// callback is answered once. To keep it when a callback was not sent for
+    /// this login, ask [`check_binding`](Self::check_binding) first.
     pub async fn complete(self, callback: CallbackParams) -> Result<Authenticated> {
         let code = self.check_callback(&callback)?;
         let tokens = self
@@ -113,8 +114,17 @@ impl PendingCallback {
         ))
     }
 
-    /// Every check that needs no request, in the order of docs/protocol.md §3; the code.
-    fn check_callback(&self, callback: &CallbackParams) -> Result<AuthorizationCode> {
+    /// Checks that `callback` answers this login — its response mode, its
+    /// `iss` (RFC 9207) and its `state` (RFC 6749 §10.12, constant time) —
+    /// without consuming the pending login.
+    ///
+    /// A callback that fails these checks was not sent for this login: a
+    /// forged link, another site's request, or another tab's login. Call this
+    /// before removing the pending login from the session, so that such a
+    /// request cannot abort the user's login in progress; the real callback
+    /// can still complete it. [`complete`](Self::complete) runs these checks
+    /// again, so skipping this call weakens nothing.
+    pub fn check_binding(&self, callback: &CallbackParams) -> Result<()> {
         let expected_mode = self.response_mode.unwrap_or(ResponseMode::Query);
         if callback.mode() != expected_mode {
             return Err(Error::MalformedCallback(format!(
@@ -147,9 +157,14 @@ impl PendingCallback {
         }
         // RFC 6749 §10.12: the state binds the callback to this browser's login.
         match callback.get("state") {
-            Some(state) if self.secrets.state.ct_eq(state) => {}
-            _ => return Err(Error::StateMismatch),
+            Some(state) if self.secrets.state.ct_eq(state) => Ok(()),
+            _ => Err(Error::StateMismatch),
         }
+    }
+
+    /// Every check that needs no request, in the order of docs/protocol.md §3; the code.
+    fn check_callback(&self, callback: &CallbackParams) -> Result<AuthorizationCode> {
+        self.check_binding(callback)?;
         if let Some(error) = callback.get("error") {
             return Err(Error::Authorization(AuthorizationError {
                 error: error.to_owned(),

@@ -29,8 +29,10 @@
 //!
 //! - between `/login` and `/callback`, the pending login exported with
 //!   [`PendingCallback::export_with_secrets`](authing_oidc::flow::PendingCallback::export_with_secrets)
-//!   (state, nonce, PKCE verifier); it is removed, and the removal saved, before the callback
-//!   is checked, so a callback is answered once;
+//!   (state, nonce, PKCE verifier). A callback whose `state` (or `iss`) is not this login's
+//!   leaves it in place, so a cross-site request cannot abort a login in progress; once the
+//!   state matches it is removed, and the removal saved, before the code is exchanged, so a
+//!   callback is answered once. `/callback` reads at most 16 KiB of body (413 beyond);
 //! - after the callback, the session's tokens exported with
 //!   [`Authenticated::export_with_secrets`](authing_oidc::flow::Authenticated::export_with_secrets),
 //!   written back whenever a refresh rotates them;

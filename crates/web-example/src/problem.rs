@@ -94,7 +94,7 @@ impl From<Error> for Problem {
                 "The response belongs to another sign-in attempt (perhaps one started in another \
                  tab). Please log in again.",
             ),
-            Error::MalformedCallback(_) => Problem::not_a_callback(),
+            Error::MalformedCallback(_) | Error::CallbackTooLarge(_) => Problem::not_a_callback(),
             Error::PendingExpired { .. } => Problem::new(
                 bad_request,
                 "The sign-in took too long",

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use authing_oidc::flow::{CallbackParams, PendingCallback, SavedPendingCallback, Unauthorized};
 use authing_oidc::{AuthenticationClient, Error, ResponseMode};
 use axum::Router;
-use axum::extract::{RawQuery, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -38,6 +38,10 @@ use crate::session::{LiveSessions, PENDING, Profile, SIGNED_IN, SignedIn, random
 pub(crate) const COOKIE: &str = "web_example_session";
 /// Marks the same-site re-submission of a form_post callback.
 const RELAYED: &str = "relayed=1";
+/// The largest `/callback` body read. A form_post response (`code`, `state`, `iss`, perhaps
+/// `session_state`) is a few hundred bytes; anything larger is answered 413 before the handler
+/// runs, so no stranger's body reaches the flow's parser or the session store.
+pub(crate) const CALLBACK_BODY_LIMIT: usize = 16 * 1024;
 
 /// What every handler shares.
 pub(crate) struct Shared {
@@ -64,7 +68,12 @@ pub(crate) fn router<S: SessionStore + Clone>(shared: Arc<Shared>, store: S, sec
     Router::new()
         .route("/", get(home))
         .route("/login", get(login))
-        .route(CALLBACK_PATH, get(callback_query).post(callback_form_post))
+        .route(
+            CALLBACK_PATH,
+            get(callback_query)
+                .post(callback_form_post)
+                .layer(DefaultBodyLimit::max(CALLBACK_BODY_LIMIT)),
+        )
         .route("/me", get(me))
         .route("/logout", get(logout_page).post(logout))
         .layer(sessions)
@@ -125,13 +134,22 @@ async fn callback_form_post(
 }
 
 async fn finish_login(app: &Shared, session: &Session, params: CallbackParams) -> Page {
-    let Some(saved) = session.remove::<SavedPendingCallback>(PENDING).await? else {
+    let Some(saved) = session.get::<SavedPendingCallback>(PENDING).await? else {
         return Err(Problem::no_pending_login());
     };
-    // A pending login answers one callback, whatever its outcome: saved now, so that not even
-    // an error page that skips the session middleware's save leaves it behind.
-    session.save().await?;
-    let pending = PendingCallback::restore_from_trusted_store(app.client.clone(), saved)?;
+    let pending = match PendingCallback::restore_from_trusted_store(app.client.clone(), saved) {
+        Ok(pending) => pending,
+        Err(error) => {
+            forget_pending(session).await?;
+            return Err(error.into());
+        }
+    };
+    // A callback whose state (or iss, or response mode) is not this login's was not sent for
+    // it: a forged link or another site's request. It leaves the pending login in place, so a
+    // stranger cannot abort the user's login in progress.
+    pending.check_binding(&params)?;
+    // From here a pending login answers one callback, whatever its outcome.
+    forget_pending(session).await?;
     let auth = pending.complete(params).await?;
     let info = match auth.userinfo().await {
         Ok(info) => Some(info),
@@ -160,6 +178,14 @@ async fn finish_login(app: &Shared, session: &Session, params: CallbackParams) -
         .await?;
     tracing::info!(sub = %live.subject(), "signed in");
     Ok(Redirect::to("/").into_response())
+}
+
+/// Removes the pending login, saved at once so that not even an error page that skips the
+/// session middleware's save leaves it behind.
+async fn forget_pending(session: &Session) -> Result<(), Problem> {
+    session.remove_value(PENDING).await?;
+    session.save().await?;
+    Ok(())
 }
 
 /// The user's claims from userinfo, with an access token the SDK refreshes when it must.

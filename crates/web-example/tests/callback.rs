@@ -1,0 +1,206 @@
+//! `/callback` against requests no browser of the user sends: a cross-site request with a wrong
+//! `state`, and an oversized body. Plain HTTP with the session cookie carried by hand, against
+//! the embedded development provider; no browser needed.
+
+use std::net::{Ipv4Addr, TcpListener as StdListener};
+
+use authing_oidc::ResponseMode;
+use authing_oidc_dev_provider::{AuthorizationResponse, DevProviderConfig, login_without_browser};
+use authing_oidc_web_example::{App, Config, Provider, app};
+use reqwest::{StatusCode, header};
+use tokio::task::JoinHandle;
+
+const COOKIE: &str = "web_example_session";
+
+struct Site {
+    app: App,
+    base: String,
+    http: reqwest::Client,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn site(mode: ResponseMode) -> Site {
+    let listener = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let mut config = Config::new(Provider::Dev(DevProviderConfig::default()), base.parse().unwrap());
+    config.response_mode = mode;
+    let app = app(config).await.unwrap();
+    let router = app.router();
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Site {
+        app,
+        base,
+        http,
+        server,
+    }
+}
+
+/// The session cookie an answer sets, as a `Cookie` header value.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{COOKIE}=")))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response.headers()[header::LOCATION].to_str().unwrap().to_owned()
+}
+
+fn title(page: &str) -> &str {
+    let start = page.find("id=\"problem-title\">").expect("an error page") + 19;
+    &page[start..start + page[start..].find('<').unwrap()]
+}
+
+impl Site {
+    /// `/login` in a fresh browser: the session cookie holding the pending login, and the
+    /// callback the provider sends once alice has signed in.
+    async fn start_login(&self) -> (String, AuthorizationResponse) {
+        let response = self
+            .http
+            .get(format!("{}/login", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let cookie = session_cookie(&response).expect("the pending login's session");
+        let callback = login_without_browser(&location(&response), "alice", "alice-password")
+            .await
+            .unwrap();
+        (cookie, callback)
+    }
+
+    async fn get_callback(&self, cookie: &str, query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/callback?{query}", self.base))
+            .header(header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post_callback(&self, cookie: Option<&str>, body: String) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(format!("{}/callback", self.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// The name on the home page with this cookie, if signed in.
+    async fn signed_in_as(&self, cookie: &str) -> Option<String> {
+        let page = self
+            .http
+            .get(format!("{}/", self.base))
+            .header(header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let start = page.find("id=\"name\">")? + 10;
+        Some(page[start..start + page[start..].find('<')?].to_owned())
+    }
+}
+
+/// A signed-in answer to the real callback: back home, with a new session id that is signed in.
+async fn assert_signs_in(site: &Site, response: reqwest::Response) {
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap()
+    );
+    assert_eq!(location(&response), "/");
+    let cookie = session_cookie(&response).expect("the signed-in session");
+    assert_eq!(site.signed_in_as(&cookie).await.as_deref(), Some("Alice Example"));
+}
+
+fn with_state(callback: &AuthorizationResponse, state: &str) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(callback.params().into_iter().map(|(k, v)| {
+            if k == "state" {
+                (k, state.to_owned())
+            } else {
+                (k, v)
+            }
+        }))
+        .finish()
+}
+
+/// A cross-site link to `/callback` with a wrong state, opened in the user's browser while their
+/// login is under way, is refused and leaves the login pending: the real callback signs in.
+#[tokio::test]
+async fn a_wrong_state_leaves_the_pending_login_in_place() {
+    let site = site(ResponseMode::Query).await;
+    let (cookie, callback) = site.start_login().await;
+    let AuthorizationResponse::Redirect(real) = &callback else {
+        panic!("{callback:?}")
+    };
+    let forged = site.get_callback(&cookie, &with_state(&callback, "forged")).await;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        title(&forged.text().await.unwrap()),
+        "This sign-in response does not match"
+    );
+    let dev = site.app.dev_provider().unwrap();
+    assert_eq!(dev.request_count("/oidc/token"), 0, "no code was exchanged");
+
+    assert_signs_in(&site, site.get_callback(&cookie, real.query().unwrap()).await).await;
+}
+
+/// The same in form_post mode, where the wrong state arrives as a POST that carries the cookie
+/// (a relayed one, or a same-site form).
+#[tokio::test]
+async fn a_wrong_state_posted_leaves_the_pending_login_in_place() {
+    let site = site(ResponseMode::FormPost).await;
+    let (cookie, callback) = site.start_login().await;
+    let AuthorizationResponse::FormPost { body, .. } = &callback else {
+        panic!("{callback:?}")
+    };
+    let forged = site
+        .post_callback(Some(&cookie), with_state(&callback, "forged"))
+        .await;
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    assert_signs_in(&site, site.post_callback(Some(&cookie), body.clone()).await).await;
+}
+
+/// A body above the callback's limit is answered 413 before the handler runs: with the cookie
+/// it does not touch the pending login, and without it it is not relayed.
+#[tokio::test]
+async fn an_oversized_callback_body_is_413_and_never_reaches_the_flow() {
+    let site = site(ResponseMode::FormPost).await;
+    let (cookie, callback) = site.start_login().await;
+    let AuthorizationResponse::FormPost { body, .. } = &callback else {
+        panic!("{callback:?}")
+    };
+    // Well under axum's default 2 MB, well over anything a provider posts.
+    let oversized = format!("{body}&padding={}", "x".repeat(100 * 1024));
+    let answer = site.post_callback(Some(&cookie), oversized.clone()).await;
+    assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let answer = site.post_callback(None, oversized).await;
+    assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(site.app.form_post_relays(), 0, "nothing was relayed");
+    assert_signs_in(&site, site.post_callback(Some(&cookie), body.clone()).await).await;
+}
