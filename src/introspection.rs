@@ -72,10 +72,11 @@ pub enum TokenToValidate<'a> {
 /// The answer of Authing's online `validate_token`.
 ///
 /// `#[must_use]`: a caller cannot drop the verdict by accident, and cannot
-/// mistake [`ValidateTokenResult::Invalid`] for a valid token.
+/// mistake [`ValidateTokenResult::Invalid`] for a valid token. Exhaustive: a
+/// verdict is one of two, so a `match` needs no catch-all arm that would have
+/// to guess.
 #[derive(Clone, PartialEq)]
 #[must_use]
-#[non_exhaustive]
 pub enum ValidateTokenResult {
     /// The token is valid; these are its claims (`sub` among them).
     Valid(Map<String, Value>),

@@ -119,7 +119,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                     Kind::TokenInvalid,
                     format!("the provider says the token is invalid (code {code}: {message})"),
                 )),
-                _ => Err(CliError::new(Kind::Internal, "unknown validate_token result")),
             }
         }
         Command::Revoke { token } => {
