@@ -176,16 +176,15 @@ async fn a_callback_not_for_this_login_leaves_it_pending() {
     let p = provider().await;
     let (url, pending) = Unauthorized::new(client_for(&p, "dev-app")).start().unwrap();
     let real = login(&url).await;
-    let with =
-        |name: &str, value: &str| {
-            let pairs = real_pairs(&real)
-                .into_iter()
-                .map(|(k, v)| if k == name { (k, value.to_owned()) } else { (k, v) });
-            let query: String = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs)
-                .finish();
-            query
-        };
+    let with = |name: &str, value: &str| {
+        let pairs = real_pairs(&real)
+            .into_iter()
+            .map(|(k, v)| if k == name { (k, value.to_owned()) } else { (k, v) });
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        query
+    };
     let forged = CallbackParams::from_query(&with("state", "forged")).unwrap();
     assert!(matches!(
         pending.check_binding(&forged),
