@@ -13,7 +13,7 @@ use crate::builder::AuthenticationClientBuilder;
 use crate::config::{AuthMethod, Protocol, SigningAlgorithm};
 use crate::discovery::ProviderMetadata;
 use crate::error::{Error, Result};
-use crate::http::{Body, Form, Http, basic_authorization};
+use crate::http::{Body, Form, Http};
 use crate::introspection::{Introspection, TokenToValidate, ValidateTokenResult};
 use crate::logout::LogoutParams;
 use crate::pkce::{self, CodeChallenge, CodeChallengeMethod};
@@ -201,11 +201,7 @@ impl AuthenticationClient {
                     .push_secret("client_secret", secret()?);
                 Ok(None)
             }
-            AuthMethod::ClientSecretBasic => {
-                let secret = secret()?;
-                form.never_echo(secret);
-                Ok(Some(basic_authorization(id, secret)?))
-            }
+            AuthMethod::ClientSecretBasic => Ok(Some(form.basic_authorization(id, secret()?)?)),
             AuthMethod::None => {
                 form.push("client_id", id.as_str());
                 Ok(None)

@@ -10,6 +10,9 @@ use url::Url;
 
 use crate::error::{Error, OpError, Result, truncate};
 
+mod redact;
+use redact::Redactions;
+
 /// Whether a response body may be quoted in an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Body {
@@ -34,8 +37,8 @@ pub(crate) struct Reply {
     pub(crate) headers: HeaderMap,
     pub(crate) body: Vec<u8>,
     pub(crate) endpoint: String,
-    /// Values sent with the request that must not be echoed into an error.
-    secrets: Vec<String>,
+    /// What the request sent that must not be echoed into an error.
+    secrets: Redactions,
 }
 
 /// The endpoint as it may appear in errors and logs: without query or
@@ -78,15 +81,16 @@ impl Http {
                 sensitive_header(&format!("Bearer {token}"))?,
             );
         }
-        let secrets = bearer.map(|t| vec![t.to_owned()]).unwrap_or_default();
-        let mut reply = self
-            .send(operation, Method::GET, url.clone(), headers, None)
-            .await?;
-        reply.secrets = secrets;
+        let mut secrets = Redactions::default();
+        if let Some(token) = bearer {
+            secrets.value(token);
+        }
         // A token in the query (validate_token) is also never echoed.
-        reply
-            .secrets
-            .extend(url.query_pairs().map(|(_, v)| v.into_owned()));
+        for (_, v) in url.query_pairs() {
+            secrets.value(&v);
+        }
+        let mut reply = self.send(operation, Method::GET, url, headers, None).await?;
+        reply.secrets = secrets;
         Ok(reply)
     }
 
@@ -181,7 +185,7 @@ impl Http {
             headers,
             body,
             endpoint: endpoint.to_owned(),
-            secrets: Vec::new(),
+            secrets: Redactions::default(),
         })
     }
 }
@@ -215,12 +219,13 @@ fn sensitive_header(value: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
-/// A form body under construction. Values are form-urlencoded when encoded
-/// (space becomes `+`).
+/// A form body under construction, with the secrets the request carries (in
+/// the body or in a header) registered for scrubbing. Values are
+/// form-urlencoded when encoded (space becomes `+`).
 #[derive(Default)]
 pub(crate) struct Form {
     pairs: Vec<(&'static str, String)>,
-    secrets: Vec<String>,
+    secrets: Redactions,
 }
 
 impl Form {
@@ -235,14 +240,32 @@ impl Form {
 
     /// Adds a value that must never appear in an error, even if the provider
     /// echoes it back.
+    /// A client assertion (RFC 7523) goes here too.
     pub(crate) fn push_secret(&mut self, name: &'static str, value: &str) -> &mut Self {
-        self.secrets.push(value.to_owned());
+        self.secrets.value(value);
         self.push(name, value)
     }
 
-    /// A secret sent outside the body (in a header) that must not be echoed either.
-    pub(crate) fn never_echo(&mut self, value: &str) {
-        self.secrets.push(value.to_owned());
+    /// A header value that carries a credential (`Basic …`, a DPoP proof):
+    /// marked sensitive, and the credential registered exactly as sent, so an
+    /// echoed header cannot put it into an error.
+    pub(crate) fn credential_header(&mut self, scheme: &str, credential: String) -> Result<HeaderValue> {
+        let value = sensitive_header(&format!("{scheme}{credential}"))?;
+        self.secrets.exact(credential);
+        Ok(value)
+    }
+
+    /// `Authorization: Basic` for client_secret_basic: the id and the secret
+    /// are form-urlencoded before base64 (RFC 6749 §2.3.1). The secret is
+    /// registered raw, as the encoded `id:secret` pair and as the base64 value.
+    pub(crate) fn basic_authorization(&mut self, client_id: &str, secret: &str) -> Result<HeaderValue> {
+        use base64::Engine as _;
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let credentials = format!("{}:{}", enc(client_id), enc(secret));
+        self.secrets.value(secret);
+        self.secrets.exact(credentials.clone());
+        let basic = base64::engine::general_purpose::STANDARD.encode(credentials);
+        self.credential_header("Basic ", basic)
     }
 
     fn encode(&self) -> String {
@@ -252,19 +275,6 @@ impl Form {
         }
         s.finish()
     }
-}
-
-/// `Authorization: Basic` for client_secret_basic: the id and the secret are
-/// form-urlencoded before base64 (RFC 6749 §2.3.1).
-pub(crate) fn basic_authorization(client_id: &str, secret: &str) -> Result<HeaderValue> {
-    use base64::Engine as _;
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let credentials = format!("{}:{}", enc(client_id), enc(secret));
-    let value = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(credentials)
-    );
-    sensitive_header(&value)
 }
 
 impl Reply {
@@ -335,14 +345,7 @@ impl Reply {
     }
 
     fn scrub(&self, text: &mut String) {
-        for s in self.secrets.iter().filter(|s| s.len() >= 4) {
-            let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
-            for spelling in [s.as_str(), encoded.as_str()] {
-                if text.contains(spelling) {
-                    *text = text.replace(spelling, "[REDACTED]");
-                }
-            }
-        }
+        self.secrets.apply(text);
     }
 
     fn www_authenticate_error(&self) -> Option<(String, Option<String>)> {
@@ -454,7 +457,9 @@ mod tests {
     #[test]
     fn basic_credentials_are_form_encoded_first() {
         use base64::Engine as _;
-        let v = basic_authorization("app id", "s3cr3t with spaces&+/=%").unwrap();
+        let v = Form::new()
+            .basic_authorization("app id", "s3cr3t with spaces&+/=%")
+            .unwrap();
         let b64 = v.to_str().unwrap().strip_prefix("Basic ").unwrap();
         let raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap();
         assert_eq!(
@@ -473,7 +478,11 @@ mod tests {
             headers: HeaderMap::new(),
             body: body.into_bytes(),
             endpoint: "https://op.example/revoke".into(),
-            secrets: vec![secret.clone()],
+            secrets: {
+                let mut r = Redactions::default();
+                r.value(&secret);
+                r
+            },
         };
         let e = reply.excerpt();
         assert!(e.chars().count() <= 201);

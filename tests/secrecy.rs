@@ -296,3 +296,46 @@ async fn an_invalid_token_verdict_does_not_echo_the_token() {
     assert_clean("validate_token verdict", &format!("{r:?}"));
     assert!(format!("{r:?}").contains("不合法"));
 }
+
+/// A gateway that answers 502 with an HTML page quoting the request's
+/// `Authorization` header must not put the client secret into the error in any
+/// spelling it went on the wire: raw, form-urlencoded, or as the Basic value.
+#[tokio::test]
+async fn an_echoed_basic_authorization_header_is_redacted() {
+    use base64::Engine as _;
+    // Characters that form-urlencoding changes, so every spelling differs.
+    let secret = "CANARY client/secret+&=%";
+    let form_encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let credentials = format!("app:{form_encoded}");
+    let basic = base64::engine::general_purpose::STANDARD.encode(&credentials);
+    let server = MockServer::start().await;
+    server.on(
+        "/oidc/token/revocation",
+        Canned::raw(
+            502,
+            "text/html",
+            "<html><h1>Bad Gateway</h1><pre>{echo}</pre></html>",
+        )
+        .echoing(),
+    );
+    let c = AuthenticationClient::builder()
+        .app_id("app")
+        .secret(secret)
+        .app_host(server.url())
+        .revocation_endpoint_auth_method(AuthMethod::ClientSecretBasic)
+        .build()
+        .unwrap();
+    let shown = show(&c.revoke_token(&AccessToken::new(CANARIES[1])).await);
+    // The header really carried the Basic value, so the test could fail.
+    assert_eq!(
+        server.single().header("authorization"),
+        Some(format!("Basic {basic}"))
+    );
+    assert!(
+        shown.contains("Bad Gateway") && shown.contains("[REDACTED]"),
+        "{shown}"
+    );
+    for spelling in [secret, &form_encoded, &credentials, &basic, "CANARY"] {
+        assert!(!shown.contains(spelling), "the error shows {spelling}: {shown}");
+    }
+}

@@ -40,8 +40,9 @@ pub struct Canned {
     pub body: Vec<u8>,
     pub delay: Option<Duration>,
     /// Replace `{echo}` in the body and headers with every value the request
-    /// carried (form values, query values, decoded Basic credentials, the
-    /// bearer token), as a careless provider might.
+    /// carried (form values, query values, the `Authorization` header as sent,
+    /// its decoded Basic credentials, the bearer token), as a careless provider
+    /// might.
     pub echo: bool,
 }
 
@@ -178,6 +179,8 @@ fn echo_values(r: &Recorded) -> String {
     let mut values: Vec<String> = r.form().into_iter().map(|(_, v)| v).collect();
     values.extend(r.query.iter().map(|(_, v)| v.clone()));
     if let Some(auth) = r.header("authorization") {
+        // The header as sent, then what it decodes to.
+        values.push(auth.clone());
         if let Some(b) = auth.strip_prefix("Basic ") {
             let raw = base64::engine::general_purpose::STANDARD
                 .decode(b)
