@@ -79,27 +79,26 @@ impl LockedFile {
         lock_name.push(".lock");
         let lock_path = path.with_file_name(lock_name);
         // A lock file planted as a symlink (in a shared directory) would make us create or lock
-        // a file elsewhere: refuse anything but a regular file, before and after opening.
+        // a file elsewhere. The open itself refuses to follow one, so no check-then-open window
+        // exists; after locking, the path must still name the regular file we hold.
         let not_regular = || {
             CliError::file(format!(
                 "the lock file {} is not a regular file",
                 lock_path.display()
             ))
         };
-        if std::fs::symlink_metadata(&lock_path).is_ok_and(|m| !m.file_type().is_file()) {
-            return Err(not_regular());
-        }
-        let mut options = OpenOptions::new();
-        options.read(true).write(true).create(true).truncate(false);
-        owner_only(&mut options);
-        let lock = options
-            .open(&lock_path)
-            .map_err(|e| CliError::file(format!("cannot open the lock file {}: {e}", lock_path.display())))?;
+        let lock = open_lock_file(&lock_path).map_err(|e| {
+            if is_symlink_refusal(&e) {
+                not_regular()
+            } else {
+                CliError::file(format!("cannot open the lock file {}: {e}", lock_path.display()))
+            }
+        })?;
+        lock.lock()
+            .map_err(|e| CliError::file(format!("cannot lock {}: {e}", lock_path.display())))?;
         if !same_inode(&lock, &lock_path) {
             return Err(not_regular());
         }
-        lock.lock()
-            .map_err(|e| CliError::file(format!("cannot lock {}: {e}", lock_path.display())))?;
         Ok(LockedFile {
             path: path.to_owned(),
             lock_path,
@@ -281,6 +280,54 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     })
 }
 
+/// Opens the lock file, never through a symlink: a new one with
+/// `O_CREAT|O_EXCL` (which fails on any existing name, a symlink included), an
+/// existing one with `O_NOFOLLOW`. A lock file removed between the two opens
+/// (a finished pending login) is created again; a path that keeps changing
+/// under us is an error, not a loop.
+fn open_lock_file(lock_path: &Path) -> std::io::Result<File> {
+    let mut last = None;
+    for _ in 0..8 {
+        let mut new = OpenOptions::new();
+        new.read(true).write(true).create_new(true);
+        owner_only(&mut new);
+        no_follow(&mut new);
+        match new.open(lock_path) {
+            Ok(file) => return Ok(file),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        let mut existing = OpenOptions::new();
+        existing.read(true).write(true);
+        no_follow(&mut existing);
+        match existing.open(lock_path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => last = Some(e),
+            result => return result,
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the lock file keeps changing")))
+}
+
+#[cfg(unix)]
+fn no_follow(options: &mut OpenOptions) {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    options.custom_flags(libc::O_NOFOLLOW);
+}
+
+#[cfg(not(unix))]
+fn no_follow(_options: &mut OpenOptions) {}
+
+/// `O_NOFOLLOW` on a symlink fails with `ELOOP`.
+#[cfg(unix)]
+fn is_symlink_refusal(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+#[cfg(not(unix))]
+fn is_symlink_refusal(_e: &std::io::Error) -> bool {
+    false
+}
+
 #[cfg(unix)]
 fn owner_only(options: &mut OpenOptions) {
     use std::os::unix::fs::OpenOptionsExt as _;
@@ -316,14 +363,74 @@ mod tests {
     #[test]
     fn a_planted_symlink_lock_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
+        let session = dir.path().join("s.json");
+        let lock_path = dir.path().join("s.json.lock");
+        // A dangling link (we would create its target) and one to an existing file.
+        let missing = dir.path().join("elsewhere");
+        let existing = dir.path().join("victim");
+        std::fs::write(&existing, "keep me").unwrap();
+        for target in [&missing, &existing] {
+            let _ = std::fs::remove_file(&lock_path);
+            std::os::unix::fs::symlink(target, &lock_path).unwrap();
+            let Err(e) = LockedFile::lock(&session) else {
+                panic!("a symlinked lock file was used")
+            };
+            assert_eq!(e.kind(), crate::error::Kind::File, "{e}");
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+        }
+        assert!(!missing.exists(), "nothing was created through the link");
+        assert_eq!(std::fs::read_to_string(&existing).unwrap(), "keep me");
+        assert!(
+            std::fs::symlink_metadata(&lock_path)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+    }
+
+    /// The window between checking the lock path and opening it: another
+    /// process swaps a symlink in and out as fast as it can while we lock. The
+    /// open must never follow it (nothing is created at its target), and a
+    /// refusal is a `file` error.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_swapped_in_while_locking_is_never_followed() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("elsewhere");
         let session = dir.path().join("s.json");
-        std::os::unix::fs::symlink(&target, dir.path().join("s.json.lock")).unwrap();
-        let Err(e) = LockedFile::lock(&session) else {
-            panic!("a symlinked lock file was used")
+        let lock_path = dir.path().join("s.json.lock");
+        let stop = Arc::new(AtomicBool::new(false));
+        let swapper = {
+            let (stop, target, lock_path) = (stop.clone(), target.clone(), lock_path.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let _ = std::os::unix::fs::symlink(&target, &lock_path);
+                    let _ = std::fs::remove_file(&lock_path);
+                }
+            })
         };
-        assert!(e.to_string().contains("not a regular file"), "{e}");
-        assert!(!target.exists(), "nothing was created through the link");
+        let (mut locked, mut refused) = (0, 0);
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(2) && !target.exists() {
+            match LockedFile::lock(&session) {
+                Ok(_) => locked += 1,
+                Err(e) => {
+                    assert_eq!(e.kind(), crate::error::Kind::File, "{e}");
+                    refused += 1;
+                }
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        swapper.join().unwrap();
+        assert!(
+            !target.exists(),
+            "the lock was opened through the symlink (after {locked} locks, {refused} refusals)"
+        );
+        assert!(
+            locked > 0 && refused > 0,
+            "both sides of the race ran: {locked} {refused}"
+        );
     }
 
     #[test]
