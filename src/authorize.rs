@@ -6,6 +6,7 @@ use url::Url;
 use crate::config::Protocol;
 use crate::error::{Error, Result};
 use crate::pkce::{CodeChallengeMethod, check_verifier_form};
+use crate::redirect_uri::RedirectUri;
 use crate::secret::{Nonce, State};
 
 /// Default scope under OpenID Connect.
@@ -89,7 +90,8 @@ const RESERVED: [&str; 11] = [
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct AuthorizeParams {
-    /// Callback URL; defaults to the configured `redirect_uri`.
+    /// Callback URL; defaults to the configured `redirect_uri`. Validated
+    /// like the configured one and sent exactly as given ([`RedirectUri`]).
     pub redirect_uri: Option<String>,
     /// Defaults to `code`.
     pub response_type: Option<String>,
@@ -168,7 +170,7 @@ pub struct AuthorizeUrl {
     /// The `nonce` in the URL (OIDC only).
     pub nonce: Option<Nonce>,
     /// The redirect URI the URL carries (for the typed flow's code exchange).
-    pub(crate) redirect_uri: Option<String>,
+    pub(crate) redirect_uri: Option<RedirectUri>,
 }
 
 impl AuthorizeUrl {
@@ -192,25 +194,15 @@ pub(crate) struct AuthorizeContext<'a> {
     pub(crate) protocol: Protocol,
     pub(crate) app_id: &'a str,
     pub(crate) endpoint: Url,
-    pub(crate) default_redirect_uri: Option<&'a Url>,
+    /// Already validated: the one passed, else the configured one.
+    pub(crate) redirect_uri: RedirectUri,
 }
 
 /// Builds an OIDC or OAuth authorization URL. (SAML and CAS URLs are built by
 /// the client: they carry no protocol parameters.)
 pub(crate) fn build(ctx: AuthorizeContext<'_>, p: AuthorizeParams) -> Result<AuthorizeUrl> {
     let oidc = ctx.protocol == Protocol::Oidc;
-    let redirect_uri = match (&p.redirect_uri, ctx.default_redirect_uri) {
-        (Some(r), _) => {
-            Url::parse(r).map_err(|e| Error::input(format!("redirect_uri {r:?} is not a URL: {e}")))?;
-            r.clone()
-        }
-        (None, Some(d)) => d.to_string(),
-        (None, None) => {
-            return Err(Error::config(
-                "no redirect_uri: configure one or pass it to build_authorize_url",
-            ));
-        }
-    };
+    let redirect_uri = ctx.redirect_uri;
     let response_type = p.response_type.clone().unwrap_or_else(|| "code".to_owned());
     let allowed = if oidc {
         &OIDC_RESPONSE_TYPES[..]
@@ -273,7 +265,7 @@ pub(crate) fn build(ctx: AuthorizeContext<'_>, p: AuthorizeParams) -> Result<Aut
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("client_id", ctx.app_id);
-        q.append_pair("redirect_uri", &redirect_uri);
+        q.append_pair("redirect_uri", redirect_uri.as_str());
         q.append_pair("response_type", &response_type);
         q.append_pair("scope", &scope);
         q.append_pair("state", &state);

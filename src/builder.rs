@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use url::Url;
-
 use crate::client::{AuthenticationClient, Inner, Provider};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
@@ -13,6 +11,7 @@ use crate::config::{
 };
 use crate::error::{Error, Result};
 use crate::http::{Http, default_client};
+use crate::redirect_uri::RedirectUri;
 use crate::secret::{ClientSecret, ExposeSecret as _};
 
 /// Builds an [`AuthenticationClient`]; the Python SDK's
@@ -86,7 +85,10 @@ impl AuthenticationClientBuilder {
         self
     }
 
-    /// The callback URL. Required for the code flow.
+    /// The callback URL. Required for the code flow. It is sent exactly as
+    /// given (see [`RedirectUri`]); [`build`](Self::build) refuses one that is
+    /// not absolute `http`/`https`, is plain `http` to a non-loopback host, or
+    /// has a fragment.
     pub fn redirect_uri(mut self, redirect_uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(redirect_uri.into());
         self
@@ -180,8 +182,9 @@ impl AuthenticationClientBuilder {
     }
 
     /// **Insecure.** Allows plain `http` to non-loopback hosts for the app
-    /// host, the issuer and every discovered endpoint. Tokens and secrets then
-    /// travel in clear text. Loopback hosts never need this.
+    /// host, the issuer, every discovered endpoint and the redirect URIs.
+    /// Tokens and secrets then travel in clear text. Loopback hosts never need
+    /// this.
     pub fn insecure_allow_http(mut self) -> Self {
         self.insecure_http = true;
         self
@@ -194,10 +197,17 @@ impl AuthenticationClientBuilder {
             .clone()
             .ok_or_else(|| Error::config("app_host is required (or use discover with an issuer)"))?;
         let mut app_host = provider_url("app_host", &raw, self.insecure_http)?;
-        if app_host.query().is_some() {
+        if app_host.query().is_some() || raw.contains('?') {
             return Err(Error::config(format!("app_host {raw:?} must not have a query")));
         }
-        let path = app_host.path().trim_end_matches('/').to_owned();
+        // One trailing slash is tolerated; more would put `//` before every endpoint path.
+        let path = app_host.path();
+        let path = path.strip_suffix('/').unwrap_or(path).to_owned();
+        if path.ends_with('/') {
+            return Err(Error::config(format!(
+                "app_host {raw:?} ends in more than one slash"
+            )));
+        }
         app_host.set_path(&path);
         let http = self.http()?;
         self.finish(Provider::Authing { app_host }, http)
@@ -255,9 +265,7 @@ impl AuthenticationClientBuilder {
             ));
         }
         let redirect_uri = match &self.redirect_uri {
-            Some(r) => Some(
-                Url::parse(r).map_err(|e| Error::config(format!("redirect_uri {r:?} is not a URL: {e}")))?,
-            ),
+            Some(r) => Some(RedirectUri::check("redirect_uri", r, self.insecure_http)?),
             None => None,
         };
         let issuer = match &provider {
@@ -273,6 +281,7 @@ impl AuthenticationClientBuilder {
                     .map(|s| crate::id_token::hmac::ClientSecretKeys::new(s.expose_secret())),
                 secret: self.secret,
                 redirect_uri,
+                insecure_http: self.insecure_http,
                 protocol: self.protocol,
                 token_auth: self.token_auth,
                 introspection_auth: self.introspection_auth,

@@ -17,6 +17,7 @@ use crate::http::{Body, Form, Http};
 use crate::introspection::{Introspection, TokenToValidate, ValidateTokenResult};
 use crate::logout::LogoutParams;
 use crate::pkce::{self, CodeChallenge, CodeChallengeMethod};
+use crate::redirect_uri::RedirectUri;
 use crate::secret::{
     AccessSecret, AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, ExposeSecret as _, OAuthToken,
     RefreshToken,
@@ -38,7 +39,9 @@ pub(crate) struct Inner {
     pub(crate) secret: Option<ClientSecret>,
     /// The secret keyed for HS* id_tokens, derived once.
     pub(crate) hmac_keys: Option<crate::id_token::hmac::ClientSecretKeys>,
-    pub(crate) redirect_uri: Option<Url>,
+    pub(crate) redirect_uri: Option<RedirectUri>,
+    /// Plain `http` to non-loopback hosts was opted into (also for per-call redirect URIs).
+    pub(crate) insecure_http: bool,
     pub(crate) protocol: Protocol,
     pub(crate) token_auth: AuthMethod,
     pub(crate) introspection_auth: AuthMethod,
@@ -108,9 +111,28 @@ impl AuthenticationClient {
         self.inner.protocol
     }
 
-    /// The configured redirect URI.
-    pub fn redirect_uri(&self) -> Option<&Url> {
+    /// The configured redirect URI, as given.
+    pub fn redirect_uri(&self) -> Option<&RedirectUri> {
         self.inner.redirect_uri.as_ref()
+    }
+
+    /// The redirect URI a call uses: the one passed (validated like the
+    /// configured one), else the configured one, else a configuration error
+    /// naming `purpose`.
+    pub(crate) fn redirect_uri_for(
+        &self,
+        what: &str,
+        passed: Option<&str>,
+        purpose: &str,
+    ) -> Result<RedirectUri> {
+        match passed {
+            Some(raw) => RedirectUri::check(what, raw, self.inner.insecure_http),
+            None => {
+                self.inner.redirect_uri.clone().ok_or_else(|| {
+                    Error::config(format!("no redirect_uri {purpose}: configure one or pass it"))
+                })
+            }
+        }
     }
 
     /// The discovered metadata, when built by discovery.
@@ -243,12 +265,12 @@ impl AuthenticationClient {
             Protocol::Cas => {
                 let host = self.authing_host("a CAS login URL")?;
                 let mut url = join(host, &format!("/cas-idp/{}", encode_path(&self.inner.app_id)))?;
-                let service = params
-                    .redirect_uri
-                    .clone()
-                    .or_else(|| self.inner.redirect_uri.as_ref().map(Url::to_string))
-                    .ok_or_else(|| Error::config("no redirect_uri for the CAS service parameter"))?;
-                url.query_pairs_mut().append_pair("service", &service);
+                let service = self.redirect_uri_for(
+                    "redirect_uri",
+                    params.redirect_uri.as_deref(),
+                    "for the CAS service parameter",
+                )?;
+                url.query_pairs_mut().append_pair("service", service.as_str());
                 Ok(AuthorizeUrl {
                     url,
                     state: None,
@@ -261,7 +283,11 @@ impl AuthenticationClient {
                     protocol,
                     app_id: &self.inner.app_id,
                     endpoint: self.endpoint(Endpoint::Authorization)?,
-                    default_redirect_uri: self.inner.redirect_uri.as_ref(),
+                    redirect_uri: self.redirect_uri_for(
+                        "redirect_uri",
+                        params.redirect_uri.as_deref(),
+                        "for the authorize URL",
+                    )?,
                 },
                 params,
             ),
@@ -283,9 +309,8 @@ impl AuthenticationClient {
             .inner
             .redirect_uri
             .as_ref()
-            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?
-            .to_string();
-        self.exchange_code(code, code_verifier, &redirect_uri).await
+            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
+        self.exchange_code(code, code_verifier, redirect_uri).await
     }
 
     /// The code exchange with an explicit redirect URI (the one the login used).
@@ -293,12 +318,13 @@ impl AuthenticationClient {
         &self,
         code: &AuthorizationCode,
         code_verifier: Option<&CodeVerifier>,
-        redirect_uri: &str,
+        redirect_uri: &RedirectUri,
     ) -> Result<TokenSet> {
         let mut form = Form::new();
+        // RFC 6749 §4.1.3: identical to the authorization request's value, so the raw string.
         form.push("grant_type", "authorization_code")
             .push_secret("code", code.expose_secret())
-            .push("redirect_uri", redirect_uri);
+            .push("redirect_uri", redirect_uri.as_str());
         if let Some(v) = code_verifier {
             form.push_secret("code_verifier", v.expose_secret());
         }
@@ -438,15 +464,14 @@ impl AuthenticationClient {
         match params {
             LogoutParams::Simple { redirect_uri } => {
                 let host = self.authing_host("the simple logout URL")?;
-                let redirect = redirect_uri
-                    .or_else(|| self.inner.redirect_uri.as_ref().map(Url::to_string))
-                    .ok_or_else(|| Error::config("no redirect_uri for the logout URL"))?;
+                let redirect =
+                    self.redirect_uri_for("redirect_uri", redirect_uri.as_deref(), "for the logout URL")?;
                 let (path, name) = match self.inner.protocol {
                     Protocol::Cas => ("/cas-idp/logout", "url"),
                     _ => ("/login/profile/logout", "redirect_uri"),
                 };
                 let mut url = join(host, path)?;
-                url.query_pairs_mut().append_pair(name, &redirect);
+                url.query_pairs_mut().append_pair(name, redirect.as_str());
                 Ok(url)
             }
             LogoutParams::Expert {
@@ -463,6 +488,11 @@ impl AuthenticationClient {
                 if post_logout_redirect_uri.is_empty() {
                     return Err(Error::input("post_logout_redirect_uri is empty"));
                 }
+                let post_logout_redirect_uri = RedirectUri::check(
+                    "post_logout_redirect_uri",
+                    &post_logout_redirect_uri,
+                    self.inner.insecure_http,
+                )?;
                 let mut url = match &self.inner.provider {
                     Provider::Authing { app_host } => join(app_host, "/oidc/session/end")?,
                     Provider::Discovered(m) => {
@@ -475,7 +505,7 @@ impl AuthenticationClient {
                 {
                     let mut q = url.query_pairs_mut();
                     q.append_pair("id_token_hint", id_token.expose_secret());
-                    q.append_pair("post_logout_redirect_uri", &post_logout_redirect_uri);
+                    q.append_pair("post_logout_redirect_uri", post_logout_redirect_uri.as_str());
                     if let Some(s) = &state {
                         q.append_pair("state", s);
                     }

@@ -63,8 +63,9 @@
 //!   parses what the browser brings back;
 //! - [`config`]: protocol, auth methods, algorithms; [`discovery`]: provider
 //!   metadata for non-Authing providers;
-//! - [`authorize`], [`logout`]: the URLs the browser is sent to; [`pkce`]:
-//!   RFC 7636 verifiers and challenges;
+//! - [`authorize`], [`logout`]: the URLs the browser is sent to, back to a
+//!   [`redirect_uri`] kept byte for byte; [`pkce`]: RFC 7636 verifiers and
+//!   challenges;
 //! - [`id_token`]: local id_token verification (OIDC Core §3.1.3.7, §12.2),
 //!   with the provider's keys cached and rotated by [`jwks`];
 //! - [`token_set`], [`userinfo`], [`introspection`]: typed responses;
@@ -96,6 +97,7 @@ pub mod logout;
 pub mod m2m;
 pub mod pkce;
 mod random;
+pub mod redirect_uri;
 pub mod secret;
 pub mod token_set;
 pub mod userinfo;
@@ -109,6 +111,7 @@ pub use id_token::{IdTokenClaims, IdTokenVerifier, VerifyOptions};
 pub use introspection::{Introspection, TokenToValidate, ValidateTokenResult};
 pub use logout::LogoutParams;
 pub use pkce::{CodeChallenge, CodeChallengeMethod};
+pub use redirect_uri::RedirectUri;
 pub use secret::{
     AccessSecret, AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, ExposeSecret, IdToken, Nonce,
     OAuthToken, RefreshToken, State,

@@ -7,6 +7,7 @@ use crate::callback::{CallbackParams, mode_name};
 use crate::client::AuthenticationClient;
 use crate::error::{AuthorizationError, Error, Result};
 use crate::id_token::VerifyOptions;
+use crate::redirect_uri::RedirectUri;
 use crate::secret::{AuthorizationCode, CodeVerifier, ExposeSecret as _, Nonce, State};
 
 use super::Authenticated;
@@ -28,7 +29,7 @@ pub(super) struct Secrets {
 pub struct PendingCallback {
     pub(super) client: AuthenticationClient,
     pub(super) secrets: Secrets,
-    pub(super) redirect_uri: String,
+    pub(super) redirect_uri: RedirectUri,
     pub(super) response_mode: Option<ResponseMode>,
     pub(super) max_age: Option<u64>,
     pub(super) created_at: u64,
@@ -51,7 +52,7 @@ impl PendingCallback {
     pub(super) fn new(
         client: AuthenticationClient,
         secrets: Secrets,
-        redirect_uri: String,
+        redirect_uri: RedirectUri,
         response_mode: Option<ResponseMode>,
         max_age: Option<u64>,
         pending_max_age: Duration,
@@ -73,9 +74,9 @@ impl PendingCallback {
         self.client.issuer()
     }
 
-    /// The redirect URI this login uses.
+    /// The redirect URI this login uses, exactly as the authorize URL carries it.
     pub fn redirect_uri(&self) -> &str {
-        &self.redirect_uri
+        self.redirect_uri.as_str()
     }
 
     /// When the login started, in seconds since the epoch.
@@ -195,7 +196,7 @@ impl PendingCallback {
             version: SavedPendingCallback::VERSION,
             issuer: self.client.issuer().to_owned(),
             client_id: self.client.app_id().to_owned(),
-            redirect_uri: self.redirect_uri.clone(),
+            redirect_uri: self.redirect_uri.as_str().to_owned(),
             response_mode: self.response_mode.map(|m| m.as_str().to_owned()),
             max_age: self.max_age,
             created_at: self.created_at,
@@ -227,6 +228,12 @@ impl PendingCallback {
         }
         crate::pkce::check_verifier_form("code verifier", &saved.code_verifier)
             .map_err(|_| Error::Restore("the saved code verifier is malformed".to_owned()))?;
+        // The saved string is the one the authorize URL carried; the code exchange must
+        // repeat it unchanged (RFC 6749 §4.1.3). Older saves hold the re-serialised form,
+        // which is what their authorize URL carried. Only the shape is checked here: the
+        // scheme was checked when the login started, by the rules of that day.
+        let redirect_uri = RedirectUri::check("redirect_uri", &saved.redirect_uri, true)
+            .map_err(|e| Error::Restore(format!("the saved redirect_uri is not usable: {e}")))?;
         Ok(PendingCallback {
             client,
             secrets: Secrets {
@@ -234,7 +241,7 @@ impl PendingCallback {
                 nonce: Nonce::new(saved.nonce.clone()),
                 code_verifier: CodeVerifier::new(saved.code_verifier.clone()),
             },
-            redirect_uri: saved.redirect_uri.clone(),
+            redirect_uri,
             response_mode,
             max_age: saved.max_age,
             created_at: saved.created_at,

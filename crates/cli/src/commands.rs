@@ -285,7 +285,7 @@ async fn run_login(
     scope: Option<String>,
     response_mode: Option<ResponseModeArg>,
 ) -> Result<(), CliError> {
-    let (port, path) = login::loopback_target(client.redirect_uri())?;
+    let (port, path) = login::loopback_target(client.redirect_uri().map(authing_oidc::RedirectUri::url))?;
     if response_mode == Some(ResponseModeArg::Fragment) {
         return Err(CliError::usage(
             "login receives query or form_post responses; a fragment never reaches the listener",
