@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::client::{AuthenticationClient, Inner, Provider};
+use crate::client::{AuthenticationClient, Endpoint, Inner, Provider};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
     AuthMethod, DEFAULT_LEEWAY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Protocol, SigningAlgorithm,
@@ -51,6 +51,7 @@ pub struct AuthenticationClientBuilder {
     trusted_audiences: Vec<String>,
     clock: Option<Arc<dyn Clock>>,
     jwks_min_refetch_interval: Option<Duration>,
+    max_iat_skew: Option<Duration>,
 }
 
 impl std::fmt::Debug for AuthenticationClientBuilder {
@@ -155,6 +156,15 @@ impl AuthenticationClientBuilder {
     /// Clock leeway for `exp`, `nbf` and `auth_time` checks; default 60 s.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = Some(leeway);
+        self
+    }
+
+    /// How far in the future a JWT's `iat` may be before the token is refused
+    /// ([`IdTokenError::IssuedInFuture`](crate::IdTokenError::IssuedInFuture));
+    /// default the leeway plus 5 minutes. A token "issued" later than now was
+    /// minted by a provider whose clock is wrong, or minted to be used later.
+    pub fn max_iat_skew(mut self, skew: Duration) -> Self {
+        self.max_iat_skew = Some(skew);
         self
     }
 
@@ -272,13 +282,23 @@ impl AuthenticationClientBuilder {
             Provider::Authing { app_host } => format!("{}/oidc", app_host.as_str().trim_end_matches('/')),
             Provider::Discovered(m) => m.issuer.clone(),
         };
+        let leeway = self.leeway.unwrap_or(DEFAULT_LEEWAY);
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        // The cache gets what it fetches with; it never reaches back into the client.
+        let jwks = crate::jwks::JwksCache::new(
+            http.clone(),
+            AuthenticationClient::endpoint_of(&provider, self.protocol, Endpoint::Jwks),
+            clock.clone(),
+            self.jwks_min_refetch_interval
+                .unwrap_or(crate::jwks::DEFAULT_MIN_REFETCH_INTERVAL),
+        );
         Ok(AuthenticationClient {
             inner: Arc::new(Inner {
                 app_id,
                 hmac_keys: self
                     .secret
                     .as_ref()
-                    .map(|s| crate::id_token::hmac::ClientSecretKeys::new(s.expose_secret())),
+                    .map(|s| crate::jose::hmac::ClientSecretKeys::new(s.expose_secret())),
                 secret: self.secret,
                 redirect_uri,
                 insecure_http: self.insecure_http,
@@ -287,16 +307,16 @@ impl AuthenticationClientBuilder {
                 introspection_auth: self.introspection_auth,
                 revocation_auth: self.revocation_auth,
                 id_token_alg: self.id_token_alg,
-                leeway: self.leeway.unwrap_or(DEFAULT_LEEWAY),
+                leeway,
+                max_iat_skew: self
+                    .max_iat_skew
+                    .unwrap_or(leeway + crate::jose::IAT_SKEW_BEYOND_LEEWAY),
                 trusted_audiences: self.trusted_audiences,
                 issuer,
                 provider,
                 http,
-                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
-                jwks: crate::jwks::JwksCache::new(
-                    self.jwks_min_refetch_interval
-                        .unwrap_or(crate::jwks::DEFAULT_MIN_REFETCH_INTERVAL),
-                ),
+                clock,
+                jwks: Arc::new(jwks),
             }),
         })
     }

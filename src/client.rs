@@ -37,8 +37,8 @@ pub struct AuthenticationClient {
 pub(crate) struct Inner {
     pub(crate) app_id: String,
     pub(crate) secret: Option<ClientSecret>,
-    /// The secret keyed for HS* id_tokens, derived once.
-    pub(crate) hmac_keys: Option<crate::id_token::hmac::ClientSecretKeys>,
+    /// The secret keyed for HS* JWTs, derived once.
+    pub(crate) hmac_keys: Option<crate::jose::hmac::ClientSecretKeys>,
     pub(crate) redirect_uri: Option<RedirectUri>,
     /// Plain `http` to non-loopback hosts was opted into (also for per-call redirect URIs).
     pub(crate) insecure_http: bool,
@@ -48,13 +48,15 @@ pub(crate) struct Inner {
     pub(crate) revocation_auth: AuthMethod,
     pub(crate) id_token_alg: Option<SigningAlgorithm>,
     pub(crate) leeway: Duration,
+    pub(crate) max_iat_skew: Duration,
     pub(crate) trusted_audiences: Vec<String>,
     pub(crate) issuer: String,
     pub(crate) provider: Provider,
     pub(crate) http: Http,
     pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
-    /// The provider's signing keys, shared by every clone of the client.
-    pub(crate) jwks: crate::jwks::JwksCache,
+    /// The provider's signing keys, shared by every clone of the client (and by
+    /// the background re-fetch the cache may start).
+    pub(crate) jwks: Arc<crate::jwks::JwksCache>,
 }
 
 /// Where the endpoints come from.
@@ -159,9 +161,15 @@ impl AuthenticationClient {
 
     /// The URL of an endpoint, or a configuration error saying why there is none.
     pub(crate) fn endpoint(&self, which: Endpoint) -> Result<Url> {
-        match &self.inner.provider {
+        Self::endpoint_of(&self.inner.provider, self.inner.protocol, which)
+    }
+
+    /// [`endpoint`](Self::endpoint) before the client exists: the builder
+    /// hands the JWKS cache its URI with it.
+    pub(crate) fn endpoint_of(provider: &Provider, protocol: Protocol, which: Endpoint) -> Result<Url> {
+        match provider {
             Provider::Authing { app_host } => {
-                let p = match self.inner.protocol {
+                let p = match protocol {
                     Protocol::Oidc => "oidc",
                     Protocol::Oauth => "oauth",
                     other => {

@@ -234,6 +234,9 @@ impl fmt::Display for AuthorizationError {
 
 /// Why an id_token was rejected. Each reason names the check of OpenID Connect
 /// Core §3.1.3.7 (or §12.2 for refreshed tokens) that failed.
+///
+/// The reasons up to the registered claims are the [JWT core](crate::jose)'s,
+/// shared by every kind of JWT this crate verifies.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IdTokenError {
@@ -244,6 +247,11 @@ pub enum IdTokenError {
     /// configured one, not advertised by the provider).
     #[error("algorithm {0} is not allowed")]
     AlgorithmNotAllowed(String),
+    /// The header's `typ` says the token is another kind of JWT (an access
+    /// token's `at+jwt`, a logout token's `logout+jwt`, …; RFC 8725 §3.11),
+    /// or is not the `typ` the verifier requires.
+    #[error("typ {0:?} is not accepted here")]
+    TypeNotAllowed(String),
     /// The header's `alg` does not fit the key's type.
     #[error("algorithm {alg} does not fit the key (kid {kid:?})")]
     AlgorithmKeyMismatch {
@@ -287,6 +295,9 @@ pub enum IdTokenError {
     /// `nbf` is in the future (beyond the leeway).
     #[error("not valid yet")]
     NotYetValid,
+    /// `iat` is further in the future than the client's `max_iat_skew` allows.
+    #[error("issued in the future")]
+    IssuedInFuture,
     /// A required claim is missing (`iat`, `sub`, `exp`, `iss`, `nonce`, `auth_time`).
     #[error("missing claim {0}")]
     MissingClaim(&'static str),

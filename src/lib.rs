@@ -92,6 +92,7 @@ pub mod flow;
 mod http;
 pub mod id_token;
 pub mod introspection;
+pub mod jose;
 pub mod jwks;
 pub mod logout;
 pub mod m2m;

@@ -1,6 +1,5 @@
 //! The claims of a verified id_token and how they travel through serde.
 
-use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use serde::de::{self, DeserializeOwned, Deserializer};
@@ -9,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
+use crate::jose::{self, Name};
 use crate::userinfo::StandardClaims;
 
 /// The claims of an id_token that passed every check of
@@ -131,13 +131,9 @@ impl<'de> Deserialize<'de> for IdTokenClaims {
 
 struct ClaimsVisitor;
 
-/// Stores a claim, refusing a second one of the same name (RFC 7519 §4 lets a
-/// parser reject duplicates; accepting "the last one" invites confusion attacks).
+/// Stores a registered claim, refusing a second one of the same name.
 fn once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> std::result::Result<(), E> {
-    if slot.replace(value).is_some() {
-        return Err(E::custom(format_args!("duplicate claim {name}")));
-    }
-    Ok(())
+    jose::once(slot, value).map_err(|()| E::custom(format_args!("duplicate claim {name}")))
 }
 
 impl<'de> de::Visitor<'de> for ClaimsVisitor {
@@ -151,8 +147,11 @@ impl<'de> de::Visitor<'de> for ClaimsVisitor {
         let (mut iss, mut sub, mut aud, mut exp, mut iat) = (None, None, None, None, None);
         let (mut nbf, mut auth_time, mut nonce, mut azp, mut at_hash) = (None, None, None, None, None);
         let mut standard = StandardClaims::default();
+        // One bit per profile member read by `standard_member`, to refuse a repeat.
+        let mut seen_standard = 0u32;
         let mut late = Map::new();
         let mut extra = Map::new();
+        let repeated = || de::Error::custom("a claim is repeated");
         while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
             match &*name {
                 "iss" => once(&mut iss, map.next_value::<String>()?, "iss")?,
@@ -169,16 +168,25 @@ impl<'de> de::Visitor<'de> for ClaimsVisitor {
                 "nonce" => once(&mut nonce, map.next_value::<Option<String>>()?, "nonce")?,
                 "azp" => once(&mut azp, map.next_value::<Option<String>>()?, "azp")?,
                 "at_hash" => once(&mut at_hash, map.next_value::<Option<String>>()?, "at_hash")?,
-                other => {
-                    if !standard_member(&mut standard, other, &mut map)? {
+                other => match standard_member(&mut standard, other, &mut map)? {
+                    Some(bit) => {
+                        if seen_standard & bit != 0 {
+                            return Err(repeated());
+                        }
+                        seen_standard |= bit;
+                    }
+                    None => {
                         let value = map.next_value::<Value>()?;
-                        if standard_claim_names().contains(&other) {
-                            late.insert(name.into_owned(), value);
+                        let target = if standard_claim_names().contains(&other) {
+                            &mut late
                         } else {
-                            extra.insert(name.into_owned(), value);
+                            &mut extra
+                        };
+                        if target.insert(name.into_owned(), value).is_some() {
+                            return Err(repeated());
                         }
                     }
-                }
+                },
             }
         }
         if !late.is_empty() {
@@ -209,15 +217,16 @@ impl<'de> de::Visitor<'de> for ClaimsVisitor {
     }
 }
 
-/// Reads a profile claim straight into `standard`; false if `name` is not one
-/// listed here.
+/// Reads a profile claim straight into `standard` and returns its bit (for
+/// the caller to refuse a repeat); `None` if `name` is not one listed here.
 fn standard_member<'de, A: de::MapAccess<'de>>(
     standard: &mut StandardClaims,
     name: &str,
     map: &mut A,
-) -> std::result::Result<bool, A::Error> {
+) -> std::result::Result<Option<u32>, A::Error> {
     macro_rules! members {
-        ($($field:ident),* ; $($flag:ident),* $(,)?) => {
+        ($($field:ident),* ; $($flag:ident),* $(,)?) => {{
+            const LISTED: &[&str] = &[$(stringify!($field),)* $(stringify!($flag),)*];
             match name {
                 $(stringify!($field) => {
                     // The error could quote a value (personal data): say only which claim.
@@ -230,9 +239,10 @@ fn standard_member<'de, A: de::MapAccess<'de>>(
                         de::Error::custom(concat!("claim ", stringify!($flag), " has the wrong type"))
                     })?.0;
                 })*
-                _ => return Ok(false),
+                _ => return Ok(None),
             }
-        };
+            Ok(LISTED.iter().position(|n| *n == name).map(|i| 1 << i))
+        }};
     }
     members!(
         name,
@@ -254,8 +264,7 @@ fn standard_member<'de, A: de::MapAccess<'de>>(
         updated_at;
         email_verified,
         phone_number_verified,
-    );
-    Ok(true)
+    )
 }
 
 #[cfg(test)]
@@ -280,31 +289,6 @@ const STANDARD_MEMBERS: &[&str] = &[
     "address",
     "updated_at",
 ];
-
-/// A member name, borrowed from the input when it has no escapes.
-struct Name<'de>(Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl<'de> de::Visitor<'de> for V {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a claim name")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
 
 /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
 struct Audiences(Vec<String>);
@@ -479,8 +463,18 @@ mod tests {
 
     #[test]
     fn duplicates_nulls_and_escapes() {
-        let dup = r#"{"iss":"i","sub":"s","sub":"t","aud":"a","exp":1,"iat":1}"#;
-        assert!(serde_json::from_str::<IdTokenClaims>(dup).is_err());
+        // Issue 17 #4: a repeat of any member is refused, registered, profile or extra, however
+        // the name is escaped (parsers that keep the first and the last would disagree).
+        for dup in [
+            r#"{"iss":"i","sub":"s","sub":"t","aud":"a","exp":1,"iat":1}"#,
+            r#"{"iss":"i","sub":"s","aud":"a","exp":1,"iat":1,"email":"a@x","email":"b@x"}"#,
+            r#"{"iss":"i","sub":"s","aud":"a","exp":1,"iat":1,"email":"a@x","em\u0061il":"b@x"}"#,
+            r#"{"iss":"i","sub":"s","aud":"a","exp":1,"iat":1,"email_verified":false,"email_verified":true}"#,
+            r#"{"iss":"i","sub":"s","aud":"a","exp":1,"iat":1,"role":"user","role":"admin"}"#,
+            r#"{"iss":"i","sub":"s","aud":"a","exp":1,"iat":1,"r\u006fle":"user","role":"admin"}"#,
+        ] {
+            assert!(serde_json::from_str::<IdTokenClaims>(dup).is_err(), "{dup}");
+        }
         let ok =
             r#"{"iss":"i","s\u0075b":"s","aud":["a","b"],"exp":1,"iat":1,"nonce":null,"nbf":null,"x":1}"#;
         let c: IdTokenClaims = serde_json::from_str(ok).unwrap();

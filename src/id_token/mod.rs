@@ -1,24 +1,37 @@
 //! Local id_token verification
 //! ([OIDC Core §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation),
-//! [§12.2](https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse); docs/protocol.md §4.2).
+//! [§12.2](https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse);
+//! docs/protocol.md §4.2).
 //!
-//! [`IdTokenVerifier::verify`] checks, in this order, and refuses with the
-//! [`IdTokenError`] named:
+//! An id_token verifier is the [JWT core](crate::jose) plus the id_token's
+//! own rules. [`IdTokenVerifier::verify`] checks, in this order, and refuses
+//! with the [`IdTokenError`] named:
 //!
-//! 1. the token is a compact JWS with a JSON header and payload, no `crit`
-//!    (`Malformed`);
+//! 1. the token is a compact JWS with a JSON header without repeated members,
+//!    and no `crit` (`Malformed`);
 //! 2. `alg` is on the allow-list (RS256/384/512, PS256/384/512, ES256/384,
 //!    EdDSA, HS256/384/512; never `none`) and is accepted for this client: the
 //!    configured `id_token_signed_response_alg` only, or else the provider's
 //!    advertised algorithms (discovery) or RS256 and HS256 (Authing preset)
 //!    (`AlgorithmNotAllowed`);
-//! 3. the key: HS* only ever with the client secret, whatever the `kid` says;
+//! 3. `typ`, when present, is not that of another kind of JWT (`at+jwt`,
+//!    `logout+jwt`, `token-introspection+jwt`, `dpop+jwt`,
+//!    `oauth-authz-req+jwt`, with or without `application/`, any case;
+//!    RFC 8725 §3.11) (`TypeNotAllowed`);
+//! 4. the key: HS* only ever with the client secret, whatever the `kid` says;
 //!    any other alg with a JWKS key of the matching type (`UnknownKid`,
 //!    `AmbiguousKey`, `NoUsableKey`, `AlgorithmKeyMismatch`; see [`crate::jwks`]
 //!    for caching and key rotation);
-//! 4. the signature (`BadSignature`);
-//! 5. the claims: `iss`, `aud`, `azp`, `exp`, `nbf`, `iat`, `sub`, `nonce`,
-//!    `at_hash`, `auth_time` (see [`IdTokenVerifier::verify`]).
+//! 5. the signature (`BadSignature`);
+//! 6. the payload: a JSON object with no member repeated (`Malformed`), the
+//!    required claims present with the right types (`MissingClaim`,
+//!    `InvalidClaim`);
+//! 7. the registered claims, by the core: `iss`, `aud`, `azp`, `exp`, `nbf`,
+//!    `iat` (not further in the future than
+//!    [`max_iat_skew`](crate::AuthenticationClientBuilder::max_iat_skew),
+//!    `IssuedInFuture`);
+//! 8. the id_token's own: a non-empty `sub`, `at_hash`, `auth_time` with
+//!    `max_age`, then `nonce` (see [`IdTokenVerifier::verify`]).
 //!
 //! Only then are the claims returned, as [`IdTokenClaims`].
 //!
@@ -26,22 +39,23 @@
 //! ([`AuthenticationClientBuilder::leeway`](crate::AuthenticationClientBuilder::leeway), default 60 s).
 
 mod claims;
-pub(crate) mod hmac;
 
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::Algorithm;
-use serde::Deserialize;
 use sha2::Digest as _;
 
 pub use claims::IdTokenClaims;
 
 use crate::client::{AuthenticationClient, Provider};
 use crate::config::SigningAlgorithm;
-use crate::error::{Error, IdTokenError, Result};
-use crate::jwks::shorten;
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::{IdTokenError, Result};
+use crate::jose::claims::{AudienceRule, AzpRule, ClaimRules, Registered};
+use crate::jose::jws::{HeaderRules, OTHER_KINDS, TypRule};
+use crate::jose::{self, Keys, Policy};
 use crate::secret::{AccessToken, ExposeSecret as _, IdToken, Nonce, ct_eq_str};
 
 /// What a verification checks besides the token itself.
@@ -126,23 +140,12 @@ impl AuthenticationClient {
     }
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
-}
-
-/// A compact JWS split into its parts; nothing verified yet.
-struct Jws<'t> {
-    header: Header,
-    /// `header.payload`, the signed bytes.
-    signing_input: &'t str,
-    payload: &'t str,
-    signature: &'t str,
-}
+/// RFC 8725 §3.11: an id_token has no registered `typ`; `JWT` or none is
+/// what providers send, and the explicit types of other JWT kinds are refused.
+const ID_TOKEN_HEADER: HeaderRules = HeaderRules {
+    typ: TypRule::Forbid(OTHER_KINDS),
+    understood_crit: &[],
+};
 
 impl IdTokenVerifier {
     /// Verifies the first id_token of a login (OIDC Core §3.1.3.7) and returns
@@ -238,21 +241,26 @@ impl IdTokenVerifier {
         access_token: Option<&AccessToken>,
         max_age: Option<Duration>,
     ) -> Result<IdTokenClaims> {
-        let jws = split(id_token.expose_secret())?;
-        let alg = self.accepted_alg(&jws.header.alg)?;
-        self.check_signature(&jws, alg).await?;
-        let claims = parse_claims(jws.payload)?;
-        self.check_claims(&claims, alg, access_token, max_age)?;
+        let inner = &self.client.inner;
+        let policy = Policy {
+            accepts: &|alg| self.accepts(alg),
+            header: ID_TOKEN_HEADER,
+        };
+        let keys = Keys {
+            client_secret: inner.hmac_keys.as_ref(),
+            jwks: &inner.jwks,
+        };
+        let verified = jose::verify_signature(id_token.expose_secret(), policy, keys).await?;
+        let claims = parse_claims(verified.payload)?;
+        self.check_claims(&claims, verified.alg, access_token, max_age)?;
         Ok(claims)
     }
 
     /// §3.1.3.7 step 7: the algorithm is the registered one (or, unregistered,
-    /// one the provider uses); `none` never.
-    fn accepted_alg(&self, alg: &str) -> Result<SigningAlgorithm> {
-        let refused = || Error::from(IdTokenError::AlgorithmNotAllowed(shorten(alg)));
-        let alg: SigningAlgorithm = alg.parse().map_err(|_| refused())?;
+    /// one the provider uses).
+    fn accepts(&self, alg: SigningAlgorithm) -> bool {
         let inner = &self.client.inner;
-        let accepted = match (inner.id_token_alg, &inner.provider) {
+        match (inner.id_token_alg, &inner.provider) {
             (Some(configured), _) => alg == configured,
             (None, Provider::Authing { .. }) => {
                 matches!(alg, SigningAlgorithm::RS256 | SigningAlgorithm::HS256)
@@ -267,49 +275,7 @@ impl IdTokenVerifier {
                     advertised.iter().any(|a| a == alg.as_str())
                 }
             }
-        };
-        if accepted { Ok(alg) } else { Err(refused()) }
-    }
-
-    /// §3.1.3.7 steps 6 and 8: the signature, with the client secret for HS*
-    /// and with a JWKS key of the matching type otherwise.
-    async fn check_signature(&self, jws: &Jws<'_>, alg: SigningAlgorithm) -> Result<()> {
-        let signature = URL_SAFE_NO_PAD
-            .decode(jws.signature)
-            .map_err(|_| IdTokenError::Malformed("the signature is not base64url".into()))?;
-        let jwt_alg = jwt_algorithm(alg);
-        let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
-        if alg.is_symmetric() {
-            // Step 8: HMAC is keyed with the client secret's UTF-8 bytes, never with a JWKS
-            // key — whatever `kid` names (this is what defeats RS256→HS256 key confusion).
-            let keys = self
-                .client
-                .inner
-                .hmac_keys
-                .as_ref()
-                .ok_or(IdTokenError::NoUsableKey)?;
-            return if keys.verify(alg, jws.signing_input.as_bytes(), &signature) {
-                Ok(())
-            } else {
-                Err(IdTokenError::BadSignature.into())
-            };
         }
-        let found = self
-            .client
-            .inner
-            .jwks
-            .find(&self.client, jws.header.kid.as_deref(), alg)
-            .await?;
-        let key = found.key();
-        let verifier = (provider.verifier_factory)(&jwt_alg, &key.decoding).map_err(|_| {
-            IdTokenError::AlgorithmKeyMismatch {
-                alg: alg.as_str().to_owned(),
-                kid: key.kid.clone(),
-            }
-        })?;
-        verifier
-            .verify(jws.signing_input.as_bytes(), &signature)
-            .map_err(|_| IdTokenError::BadSignature.into())
     }
 
     fn check_claims(
@@ -320,43 +286,33 @@ impl IdTokenVerifier {
         max_age: Option<Duration>,
     ) -> Result<()> {
         let inner = &self.client.inner;
-        let client_id = inner.app_id.as_str();
-        // Step 2: the issuer must exactly match.
-        if claims.iss != inner.issuer {
-            return Err(IdTokenError::IssuerMismatch {
-                expected: inner.issuer.clone(),
-                actual: shorten(&claims.iss),
-            }
-            .into());
-        }
-        // Step 3: aud contains the client id; any other audience must be one the client trusts.
-        if !claims.aud.iter().any(|a| a == client_id) {
-            return Err(IdTokenError::AudienceMismatch.into());
-        }
-        if let Some(untrusted) = claims
-            .aud
-            .iter()
-            .find(|a| a.as_str() != client_id && !inner.trusted_audiences.iter().any(|t| t == *a))
-        {
-            return Err(IdTokenError::UntrustedAudience(shorten(untrusted)).into());
-        }
-        // Steps 4 and 5: azp is required with several audiences and, when present, is the client id.
-        match claims.azp.as_deref() {
-            Some(azp) if azp != client_id => return Err(IdTokenError::AuthorizedPartyMismatch.into()),
-            None if claims.aud.len() > 1 => return Err(IdTokenError::AuthorizedPartyMismatch.into()),
-            _ => {}
-        }
         let now = i64::try_from(self.client.clock().unix_now()).unwrap_or(i64::MAX);
-        let leeway = i64::try_from(inner.leeway.as_secs()).unwrap_or(i64::MAX);
-        // Step 9: the current time must be before exp (plus leeway for clock skew).
-        if now >= claims.exp.saturating_add(leeway) {
-            return Err(IdTokenError::Expired.into());
+        let leeway = secs(inner.leeway);
+        // Steps 2–5, 9 and 10 and RFC 7519 §4.1.5, by the core.
+        ClaimRules {
+            issuer: &inner.issuer,
+            audience: AudienceRule::Client {
+                client_id: &inner.app_id,
+                trusted: &inner.trusted_audiences,
+            },
+            azp: AzpRule::Client(&inner.app_id),
+            require_exp: true,
+            require_iat: true,
+            require_jti: false,
+            now,
+            leeway,
+            max_iat_skew: secs(inner.max_iat_skew),
         }
-        // RFC 7519 §4.1.5: not before nbf (minus leeway).
-        if claims.nbf.is_some_and(|nbf| nbf > now.saturating_add(leeway)) {
-            return Err(IdTokenError::NotYetValid.into());
-        }
-        // Step 10 (iat present) is enforced by parsing; §2: sub is a non-empty identifier.
+        .check(&Registered {
+            iss: Some(&claims.iss),
+            aud: &claims.aud,
+            azp: claims.azp.as_deref(),
+            exp: Some(claims.exp),
+            nbf: claims.nbf,
+            iat: Some(claims.iat),
+            jti: None,
+        })?;
+        // §2: sub is a non-empty identifier.
         if claims.sub.is_empty() {
             return Err(IdTokenError::MissingClaim("sub").into());
         }
@@ -370,8 +326,7 @@ impl IdTokenVerifier {
         // Step 13: with max_age, auth_time is required and must be recent enough.
         if let Some(max_age) = max_age {
             let auth_time = claims.auth_time.ok_or(IdTokenError::MissingClaim("auth_time"))?;
-            let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-            if now > auth_time.saturating_add(max_age).saturating_add(leeway) {
+            if now > auth_time.saturating_add(secs(max_age)).saturating_add(leeway) {
                 return Err(IdTokenError::AuthTimeTooOld.into());
             }
         }
@@ -379,41 +334,14 @@ impl IdTokenVerifier {
     }
 }
 
-/// Splits a compact JWS (RFC 7515 §7.1) and parses its header.
-fn split(token: &str) -> Result<Jws<'_>> {
-    let malformed = |why: &str| Error::from(IdTokenError::Malformed(why.to_owned()));
-    let mut dots = token.match_indices('.').map(|(i, _)| i);
-    let (Some(first), Some(second)) = (dots.next(), dots.next()) else {
-        return Err(malformed("not a compact JWS (three dot-separated parts)"));
-    };
-    match dots.count() {
-        0 => {}
-        3 => return Err(malformed("an encrypted id_token (JWE) is not supported")),
-        _ => return Err(malformed("not a compact JWS (three dot-separated parts)")),
-    }
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(&token[..first])
-        .map_err(|_| malformed("the header is not base64url"))?;
-    let header: Header = serde_json::from_slice(&header_bytes)
-        .map_err(|_| malformed("the header is not a JSON object with alg"))?;
-    // RFC 7515 §4.1.11: extensions marked critical must be understood; this client knows none.
-    if header.crit.is_some() {
-        return Err(malformed("the header has crit extensions"));
-    }
-    Ok(Jws {
-        header,
-        signing_input: &token[..second],
-        payload: &token[first + 1..second],
-        signature: &token[second + 1..],
-    })
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// Parses the payload. On failure, finds which claim is missing or of the
 /// wrong type, without quoting any value.
 fn parse_claims(payload: &str) -> Result<IdTokenClaims> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| IdTokenError::Malformed("the payload is not base64url".into()))?;
+    let bytes = jose::decode_payload(payload)?;
     match serde_json::from_slice::<IdTokenClaims>(&bytes) {
         Ok(claims) => Ok(claims),
         Err(_) => Err(diagnose(&bytes).into()),
@@ -455,24 +383,6 @@ fn diagnose(bytes: &[u8]) -> IdTokenError {
     }
 }
 
-fn jwt_algorithm(alg: SigningAlgorithm) -> Algorithm {
-    use SigningAlgorithm as S;
-    match alg {
-        S::RS256 => Algorithm::RS256,
-        S::RS384 => Algorithm::RS384,
-        S::RS512 => Algorithm::RS512,
-        S::PS256 => Algorithm::PS256,
-        S::PS384 => Algorithm::PS384,
-        S::PS512 => Algorithm::PS512,
-        S::ES256 => Algorithm::ES256,
-        S::ES384 => Algorithm::ES384,
-        S::EdDSA => Algorithm::EdDSA,
-        S::HS256 => Algorithm::HS256,
-        S::HS384 => Algorithm::HS384,
-        S::HS512 => Algorithm::HS512,
-    }
-}
-
 /// `at_hash` (OIDC Core §3.1.3.8): base64url of the left-most half of the hash
 /// of the ASCII token, with the hash of the alg's size (SHA-512 for Ed25519).
 fn token_hash(alg: SigningAlgorithm, token: &str) -> String {
@@ -499,29 +409,6 @@ mod tests {
             ),
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
-    }
-
-    #[test]
-    fn split_rejects_what_is_not_a_jws() {
-        let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#);
-        assert!(split(&format!("{h}.e30.c2ln")).is_ok());
-        for bad in [
-            "".to_owned(),
-            "a.b".to_owned(),
-            format!("{h}.e30.c2ln.x"),
-            format!("{h}.a.b.c.d"),
-            "!!.e30.c2ln".to_owned(),
-            format!(
-                "{}.e30.c2ln",
-                URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","crit":["x"]}"#)
-            ),
-            format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(r#"{"kid":"k"}"#)),
-        ] {
-            assert!(
-                matches!(split(&bad), Err(Error::IdToken(IdTokenError::Malformed(_)))),
-                "{bad}"
-            );
-        }
     }
 
     #[test]

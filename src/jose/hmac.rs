@@ -1,5 +1,5 @@
-//! The client secret as HMAC keys for HS256/384/512 id_tokens (OIDC Core
-//! §10.1: the key is the octets of the UTF-8 client secret).
+//! The client secret as HMAC keys for HS256/384/512 JWTs (OIDC Core §10.1:
+//! the key is the octets of the UTF-8 client secret).
 //!
 //! The keys are derived once, when the client is built, and kept inside
 //! aws-lc; verifying a token neither copies the secret nor sets up a key.
@@ -28,13 +28,22 @@ impl ClientSecretKeys {
     /// Checks `signature` over `message` in constant time; `false` for a
     /// non-HMAC algorithm.
     pub(crate) fn verify(&self, alg: SigningAlgorithm, message: &[u8], signature: &[u8]) -> bool {
-        let key = match alg {
-            SigningAlgorithm::HS256 => &self.hs256,
-            SigningAlgorithm::HS384 => &self.hs384,
-            SigningAlgorithm::HS512 => &self.hs512,
-            _ => return false,
-        };
-        hmac::verify(key, message, signature).is_ok()
+        self.key(alg)
+            .is_some_and(|key| hmac::verify(key, message, signature).is_ok())
+    }
+
+    /// The MAC of `message`; `None` for a non-HMAC algorithm.
+    pub(crate) fn sign(&self, alg: SigningAlgorithm, message: &[u8]) -> Option<hmac::Tag> {
+        self.key(alg).map(|key| hmac::sign(key, message))
+    }
+
+    fn key(&self, alg: SigningAlgorithm) -> Option<&hmac::Key> {
+        match alg {
+            SigningAlgorithm::HS256 => Some(&self.hs256),
+            SigningAlgorithm::HS384 => Some(&self.hs384),
+            SigningAlgorithm::HS512 => Some(&self.hs512),
+            _ => None,
+        }
     }
 }
 

@@ -1,0 +1,307 @@
+//! Compact JWS serialization (RFC 7515 §7.1) and the JOSE header rules.
+
+use std::collections::HashSet;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny};
+
+use super::Name;
+use crate::config::SigningAlgorithm;
+use crate::error::IdTokenError;
+use crate::jwks::shorten;
+
+/// A compact JWS split into its parts, with its header parsed; nothing
+/// verified yet.
+pub(crate) struct Jws<'t> {
+    pub(crate) header: Header,
+    /// `header.payload`: the bytes the signature covers.
+    pub(crate) signing_input: &'t str,
+    /// The payload, still base64url.
+    pub(crate) payload: &'t str,
+    /// The signature, still base64url.
+    pub(crate) signature: &'t str,
+}
+
+/// The header members this crate reads (RFC 7515 §4.1). Every other member
+/// is skipped, but none may appear twice.
+#[derive(Debug)]
+pub(crate) struct Header {
+    /// `alg`, or its text when it is not on the allow-list (never `none`).
+    pub(crate) alg: Result<SigningAlgorithm, String>,
+    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
+    pub(crate) crit: Option<Vec<String>>,
+    /// The names of the other members, for checking `crit` against.
+    others: Vec<String>,
+}
+
+/// What a verifier requires of `typ` (RFC 7515 §4.1.9, RFC 8725 §3.11:
+/// explicit typing keeps one kind of JWT from passing as another).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TypRule {
+    /// Any value, or none, except these (the explicit types of other JWT kinds).
+    Forbid(&'static [&'static str]),
+    /// One of these values; absent is accepted only when `optional`.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "for the RFC 9068 access-token verifier")
+    )]
+    Require {
+        values: &'static [&'static str],
+        optional: bool,
+    },
+}
+
+/// The explicit `typ` values of the JWT kinds this crate knows, for the
+/// verifiers of the other kinds to refuse: access tokens (RFC 9068 §2.1),
+/// logout tokens (OIDC Back-Channel Logout §2.4), introspection responses
+/// (RFC 9701 §5), DPoP proofs (RFC 9449 §4.2), request objects (RFC 9101 §10.8).
+pub(crate) const OTHER_KINDS: &[&str] = &[
+    "at+jwt",
+    "logout+jwt",
+    "token-introspection+jwt",
+    "dpop+jwt",
+    "oauth-authz-req+jwt",
+];
+
+impl TypRule {
+    fn check(self, typ: Option<&str>) -> Result<(), IdTokenError> {
+        let refused = |t: &str| Err(IdTokenError::TypeNotAllowed(shorten(t)));
+        match (self, typ) {
+            (TypRule::Forbid(list), Some(t)) if list.iter().any(|f| same_media_type(t, f)) => refused(t),
+            (TypRule::Forbid(_), _) => Ok(()),
+            (TypRule::Require { values, .. }, Some(t)) => {
+                if values.iter().any(|v| same_media_type(t, v)) {
+                    Ok(())
+                } else {
+                    refused(t)
+                }
+            }
+            (TypRule::Require { optional: true, .. }, None) => Ok(()),
+            (TypRule::Require { optional: false, .. }, None) => Err(IdTokenError::MissingClaim("typ")),
+        }
+    }
+}
+
+/// RFC 7515 §4.1.9: `typ` is a media type whose `application/` prefix may be
+/// omitted; media types compare case-insensitively (RFC 2045 §5.1).
+fn same_media_type(typ: &str, expected: &str) -> bool {
+    let bare = |s: &'_ str| -> String {
+        let lower = s.to_ascii_lowercase();
+        match lower.strip_prefix("application/") {
+            Some(rest) => rest.to_owned(),
+            None => lower,
+        }
+    };
+    bare(typ) == bare(expected)
+}
+
+/// The header rules a verifier applies besides the algorithm policy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeaderRules {
+    pub(crate) typ: TypRule,
+    /// `crit` extensions this verifier implements; any other is refused
+    /// (RFC 7515 §4.1.11). Empty for every verifier today.
+    pub(crate) understood_crit: &'static [&'static str],
+}
+
+impl Header {
+    /// RFC 7515 §4.1.9 and §4.1.11: `typ` as the verifier wants it, and
+    /// `crit` only with extensions understood and present.
+    pub(crate) fn check(&self, rules: &HeaderRules) -> Result<(), IdTokenError> {
+        if let Some(crit) = &self.crit {
+            let understood = !crit.is_empty()
+                && crit
+                    .iter()
+                    .all(|name| rules.understood_crit.contains(&name.as_str()) && self.others.contains(name));
+            if !understood {
+                return Err(IdTokenError::Malformed("the header has crit extensions".into()));
+            }
+        }
+        rules.typ.check(self.typ.as_deref())
+    }
+}
+
+/// Splits a compact JWS (RFC 7515 §7.1) and parses its header. A JWE (five
+/// parts) is refused by name.
+pub(crate) fn split(token: &str) -> Result<Jws<'_>, IdTokenError> {
+    let malformed = |why: &str| IdTokenError::Malformed(why.to_owned());
+    let mut dots = token.match_indices('.').map(|(i, _)| i);
+    let (Some(first), Some(second)) = (dots.next(), dots.next()) else {
+        return Err(malformed("not a compact JWS (three dot-separated parts)"));
+    };
+    match dots.count() {
+        0 => {}
+        3 => return Err(malformed("an encrypted token (JWE) is not supported")),
+        _ => return Err(malformed("not a compact JWS (three dot-separated parts)")),
+    }
+    let header_bytes = URL_SAFE_NO_PAD
+        .decode(&token[..first])
+        .map_err(|_| malformed("the header is not base64url"))?;
+    let header: Header = serde_json::from_slice(&header_bytes)
+        .map_err(|_| malformed("the header is not a JSON object with one alg and no repeated member"))?;
+    Ok(Jws {
+        header,
+        signing_input: &token[..second],
+        payload: &token[first + 1..second],
+        signature: &token[second + 1..],
+    })
+}
+
+impl<'de> Deserialize<'de> for Header {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> de::Visitor<'de> for HeaderVisitor {
+    type Value = Header;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JOSE header")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Header, A::Error> {
+        let (mut alg, mut kid, mut typ, mut crit) = (None::<Name<'de>>, None, None, None);
+        let mut others: Vec<String> = Vec::new();
+        // Only built for headers with many unknown members, so a hostile header stays linear.
+        let mut seen: Option<HashSet<String>> = None;
+        let dup = || de::Error::custom("repeated header member");
+        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            match &*name {
+                "alg" => super::once(&mut alg, map.next_value()?).map_err(|()| dup())?,
+                "kid" => super::once(&mut kid, map.next_value::<String>()?).map_err(|()| dup())?,
+                "typ" => super::once(&mut typ, map.next_value::<String>()?).map_err(|()| dup())?,
+                "crit" => super::once(&mut crit, map.next_value::<Vec<String>>()?).map_err(|()| dup())?,
+                other => {
+                    map.next_value::<IgnoredAny>()?;
+                    let repeated = match &mut seen {
+                        Some(set) => !set.insert(other.to_owned()),
+                        None if others.len() < 8 => others.iter().any(|o| o == other),
+                        None => {
+                            let mut set: HashSet<String> = others.iter().cloned().collect();
+                            let repeated = !set.insert(other.to_owned());
+                            seen = Some(set);
+                            repeated
+                        }
+                    };
+                    if repeated {
+                        return Err(dup());
+                    }
+                    others.push(other.to_owned());
+                }
+            }
+        }
+        let alg = alg.ok_or_else(|| de::Error::missing_field("alg"))?;
+        Ok(Header {
+            alg: alg.0.parse::<SigningAlgorithm>().map_err(|_| alg.0.into_owned()),
+            kid,
+            typ,
+            crit,
+            others,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(header: &str) -> String {
+        format!("{}.e30.c2ln", URL_SAFE_NO_PAD.encode(header))
+    }
+
+    #[test]
+    fn split_rejects_what_is_not_a_jws() {
+        assert!(split(&token(r#"{"alg":"RS256"}"#)).is_ok());
+        let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#);
+        for bad in [
+            "".to_owned(),
+            "a.b".to_owned(),
+            format!("{h}.e30.c2ln.x"),
+            format!("{h}.a.b.c.d"),
+            "!!.e30.c2ln".to_owned(),
+            token(r#"{"kid":"k"}"#),
+            token(r#"{"alg":"RS256","alg":"HS256"}"#),
+            token(r#"{"alg":"RS256","kid":"a","kid":"b"}"#),
+            token(r#"{"alg":"RS256","typ":"JWT","typ":"at+jwt"}"#),
+            token(r#"{"alg":"RS256","x":1,"x":2}"#),
+            token(r#"{"alg":"RS256","a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1,"a":2}"#),
+        ] {
+            assert!(matches!(split(&bad), Err(IdTokenError::Malformed(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unknown_alg_is_kept_for_the_error() {
+        let none = token(r#"{"alg":"none"}"#);
+        assert_eq!(split(&none).unwrap().header.alg, Err("none".to_owned()));
+    }
+
+    #[test]
+    fn crit_only_when_understood_and_present() {
+        let rules = |understood| HeaderRules {
+            typ: TypRule::Forbid(&[]),
+            understood_crit: understood,
+        };
+        let h = |s: &str| split(&token(s)).unwrap().header;
+        assert!(
+            h(r#"{"alg":"RS256","crit":["b64"],"b64":false}"#)
+                .check(&rules(&[]))
+                .is_err()
+        );
+        assert!(
+            h(r#"{"alg":"RS256","crit":["b64"],"b64":false}"#)
+                .check(&rules(&["b64"]))
+                .is_ok()
+        );
+        assert!(
+            h(r#"{"alg":"RS256","crit":["b64"]}"#)
+                .check(&rules(&["b64"]))
+                .is_err()
+        );
+        assert!(h(r#"{"alg":"RS256","crit":[]}"#).check(&rules(&["b64"])).is_err());
+    }
+
+    #[test]
+    fn typ_rules() {
+        let forbid = TypRule::Forbid(OTHER_KINDS);
+        for ok in [None, Some("JWT"), Some("jwt"), Some("application/jwt")] {
+            assert!(forbid.check(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "at+jwt",
+            "application/at+jwt",
+            "AT+JWT",
+            "Application/Logout+JWT",
+            "logout+jwt",
+            "token-introspection+jwt",
+            "application/token-introspection+jwt",
+            "dpop+jwt",
+            "oauth-authz-req+jwt",
+        ] {
+            assert!(
+                matches!(forbid.check(Some(bad)), Err(IdTokenError::TypeNotAllowed(_))),
+                "{bad}"
+            );
+        }
+        let strict = TypRule::Require {
+            values: &["at+jwt"],
+            optional: false,
+        };
+        assert!(strict.check(Some("application/AT+JWT")).is_ok());
+        assert!(strict.check(Some("JWT")).is_err());
+        assert!(strict.check(None).is_err());
+        let lax = TypRule::Require {
+            values: &["at+jwt", "jwt"],
+            optional: true,
+        };
+        assert!(lax.check(None).is_ok());
+        assert!(lax.check(Some("JWT")).is_ok());
+        assert!(lax.check(Some("logout+jwt")).is_err());
+    }
+}

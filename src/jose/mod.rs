@@ -1,0 +1,172 @@
+//! The JWT core: what every JWT this crate verifies or signs has in common.
+//!
+//! Each kind of JWT (the id_token today; access tokens, logout tokens, signed
+//! userinfo and introspection answers as they arrive) is "this core + its own
+//! rules": the kind says which algorithms, `typ` values, issuer and audiences
+//! it accepts and which registered claims it requires, parses its payload
+//! into its own claims type, and adds only the checks that are its own. A
+//! check lives in exactly one place (docs/protocol.md §4.1).
+//!
+//! What the core checks, in this order:
+//!
+//! 1. **Form**: a compact JWS of three base64url parts
+//!    (RFC 7515 §7.1; a JWE is refused by name), whose header is a JSON
+//!    object with no repeated member (RFC 7515 §4, RFC 8725 §3.2 on parser
+//!    differentials).
+//! 2. **Algorithm**: `alg` is on the allow-list (RS256/384/512,
+//!    PS256/384/512, ES256/384, EdDSA, HS256/384/512; `none` never, RFC 8725
+//!    §3.1) and is one the verifier accepts (OIDC Core §3.1.3.7 step 7 for
+//!    id_tokens).
+//! 3. **Header rules**: `crit` only with extensions the verifier implements
+//!    (RFC 7515 §4.1.11; none today), `typ` as the verifier requires or
+//!    forbids it, compared as a media type (RFC 7515 §4.1.9, RFC 8725 §3.11
+//!    explicit typing).
+//! 4. **Key** (cached by [`crate::jwks`]): HS* only ever with the client
+//!    secret (OIDC Core §10.1), whatever `kid` says, which defeats RS256→HS256
+//!    key confusion (RFC 8725 §3.1); every other `alg` with the JWKS key named
+//!    by `kid` (or the only fitting key when there is no `kid`, OIDC Core
+//!    §10.1), whose type and pinned `alg` must fit the header's `alg`.
+//! 5. **Signature** (RFC 7515 §5.2 step 8) with keys parsed once per JWKS
+//!    fetch. Only after it holds is the payload decoded and parsed.
+//! 6. **Registered claims** (RFC 7519 §4.1): `iss` exactly,
+//!    `aud` (with `azp` for OIDC clients, OIDC Core §3.1.3.7 steps 2–5),
+//!    `exp` and `nbf` with leeway, `iat` required and not too far in the
+//!    future, `jti` where the kind requires it.
+//!
+//! Signing has one home too: [`JwsSigner`] (RFC 7515 §5.1).
+
+pub(crate) mod claims;
+pub(crate) mod hmac;
+pub(crate) mod jws;
+pub(crate) mod keys;
+mod sign;
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+pub use sign::JwsSigner;
+
+use crate::config::SigningAlgorithm;
+use crate::error::{IdTokenError, Result};
+use crate::jwks::{JwksCache, shorten};
+use hmac::ClientSecretKeys;
+use jws::HeaderRules;
+
+/// The default of
+/// [`max_iat_skew`](crate::AuthenticationClientBuilder::max_iat_skew) is the
+/// leeway plus this.
+pub const IAT_SKEW_BEYOND_LEEWAY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The longest signature accepted: RSA-8192 (1024 bytes).
+const MAX_SIGNATURE: usize = 1024;
+
+/// Where a verifier's keys come from.
+#[derive(Clone, Copy)]
+pub(crate) struct Keys<'a> {
+    /// The client secret, keyed for HS*; `None` for a client without one.
+    pub(crate) client_secret: Option<&'a ClientSecretKeys>,
+    pub(crate) jwks: &'a Arc<JwksCache>,
+}
+
+/// What a verifier accepts before looking at the payload.
+#[derive(Clone, Copy)]
+pub(crate) struct Policy<'a> {
+    /// Whether this algorithm is accepted (it is already on the allow-list).
+    pub(crate) accepts: &'a (dyn Fn(SigningAlgorithm) -> bool + Sync),
+    pub(crate) header: HeaderRules,
+}
+
+/// A token whose header passed the rules and whose signature holds.
+pub(crate) struct Verified<'t> {
+    pub(crate) alg: SigningAlgorithm,
+    /// The payload, still base64url: decode it with [`decode_payload`].
+    pub(crate) payload: &'t str,
+}
+
+/// Steps 1–5 of the [module docs](self): form, algorithm, header rules, key,
+/// signature.
+pub(crate) async fn verify_signature<'t>(
+    token: &'t str,
+    policy: Policy<'_>,
+    keys: Keys<'_>,
+) -> Result<Verified<'t>> {
+    let jws = jws::split(token)?;
+    let alg = match &jws.header.alg {
+        Ok(alg) if (policy.accepts)(*alg) => *alg,
+        Ok(alg) => return Err(IdTokenError::AlgorithmNotAllowed(alg.as_str().to_owned()).into()),
+        Err(name) => return Err(IdTokenError::AlgorithmNotAllowed(shorten(name)).into()),
+    };
+    jws.header.check(&policy.header)?;
+    let mut buf = [0u8; MAX_SIGNATURE];
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(jws.signature, &mut buf)
+        .map_err(|e| match e {
+            base64::DecodeSliceError::OutputSliceTooSmall => IdTokenError::BadSignature,
+            base64::DecodeSliceError::DecodeError(_) => {
+                IdTokenError::Malformed("the signature is not base64url".into())
+            }
+        })?;
+    let signature = &buf[..len];
+    let message = jws.signing_input.as_bytes();
+    if alg.is_symmetric() {
+        let secret = keys.client_secret.ok_or(IdTokenError::NoUsableKey)?;
+        if !secret.verify(alg, message, signature) {
+            return Err(IdTokenError::BadSignature.into());
+        }
+    } else {
+        keys.jwks
+            .verify(jws.header.kid.as_deref(), alg, message, signature)
+            .await?;
+    }
+    Ok(Verified {
+        alg,
+        payload: jws.payload,
+    })
+}
+
+/// The payload's JSON bytes; call only after the signature holds.
+pub(crate) fn decode_payload(payload: &str) -> std::result::Result<Vec<u8>, IdTokenError> {
+    URL_SAFE_NO_PAD
+        .decode(payload)
+        .map_err(|_| IdTokenError::Malformed("the payload is not base64url".into()))
+}
+
+/// Stores a member's value, refusing a second one of the same name (RFC 7519
+/// §4 lets a parser reject duplicates; RFC 8725 §3.2: taking "the last one"
+/// invites confusion between parsers).
+pub(crate) fn once<T>(slot: &mut Option<T>, value: T) -> std::result::Result<(), ()> {
+    match slot.replace(value) {
+        Some(_) => Err(()),
+        None => Ok(()),
+    }
+}
+
+/// A JSON member name, borrowed from the input when it has no escapes.
+pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Name<'de>, E> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Name<'de>, E> {
+                Ok(Name(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
