@@ -326,10 +326,13 @@ fn cache_max_age(value: &str) -> Duration {
             return MIN_MAX_AGE;
         }
         if let Some(secs) = lower.strip_prefix("max-age=") {
+            let secs = secs.trim_matches('"');
+            // RFC 9111 §1.2.2: a delta-seconds too large to represent means the largest one.
+            let too_large = !secs.is_empty() && secs.bytes().all(|b| b.is_ascii_digit());
             max_age = secs
-                .trim_matches('"')
                 .parse::<u64>()
                 .ok()
+                .or(too_large.then_some(u64::MAX))
                 .map(Duration::from_secs);
         }
     }
