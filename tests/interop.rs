@@ -979,3 +979,67 @@ async fn a_provider_outage_keeps_a_valid_token_and_a_lost_grant_ends_the_session
         provider.log()
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A bare-origin redirect URI, byte for byte (docs/protocol.md §1)
+// ---------------------------------------------------------------------------------------------
+
+/// A client registered with `http://127.0.0.1:PORT` — no path — logs in and out: the SDK sends
+/// the redirect URI exactly as configured, and panva compares it as a simple string (RFC 6749
+/// §3.1.2.3). The same URI with the slash a URL parser adds is refused by the provider, so the
+/// login would fail if the SDK re-serialised it.
+#[tokio::test]
+async fn a_bare_origin_redirect_uri_completes_the_typed_flow() {
+    const BARE: &str = "http://127.0.0.1:3999";
+    let provider = PanvaProvider::start(PanvaOptions::default().client(serde_json::json!({
+        "client_id": "rp-bare-origin",
+        "client_secret": "rp-bare-origin-secret-0123456789abcdef012345",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "redirect_uris": [BARE],
+        "post_logout_redirect_uris": [BARE],
+        "token_endpoint_auth_method": "client_secret_post",
+        "id_token_signed_response_alg": "RS256",
+    })))
+    .await;
+    let client = discovered_with(&provider, "rp-bare-origin", |b| b.redirect_uri(BARE)).await;
+    assert_eq!(client.redirect_uri().unwrap().as_str(), BARE);
+
+    let mut browser = provider.browser();
+    let (url, pending) = Unauthorized::new(client.clone()).scope(SCOPE).start().unwrap();
+    assert_eq!(query(url.as_str())["redirect_uri"], BARE);
+    assert_eq!(pending.redirect_uri(), BARE);
+    // Through the store, as a web service keeps it between redirect and callback.
+    let saved = serde_json::to_string(&pending.export_with_secrets()).unwrap();
+    let pending =
+        PendingCallback::restore_from_trusted_store(client.clone(), serde_json::from_str(&saved).unwrap())
+            .unwrap();
+    let callback = browser.login(url.as_str(), "olga").await.unwrap();
+    assert!(
+        callback.target().trim_end_matches('/') == BARE,
+        "the provider redirected to {}",
+        callback.target()
+    );
+    let session = pending
+        .complete(callback_params(&callback))
+        .await
+        .unwrap_or_else(|e| panic!("bare-origin login: {e}\n{}", provider.log()));
+    assert_eq!(session.subject(), "olga");
+
+    // RP-initiated logout back to the bare origin.
+    let logout = session.logout_url(BARE, Some("bye")).unwrap();
+    assert_eq!(query(logout.as_str())["post_logout_redirect_uri"], BARE);
+    let back = browser.follow(logout.as_str()).await.unwrap();
+    assert_eq!(back.target().trim_end_matches('/'), BARE);
+    assert_eq!(back.param("state").as_deref(), Some("bye"));
+
+    // The control: the re-serialised form (with the slash) is not the registered URI.
+    let (url, _) = Unauthorized::new(client.clone())
+        .redirect_uri(format!("{BARE}/"))
+        .start()
+        .unwrap();
+    assert!(
+        provider.try_login(url.as_str(), "olga").await.is_err(),
+        "panva accepted {BARE}/ for a client registered with {BARE}"
+    );
+}

@@ -199,3 +199,61 @@ async fn authing_shaped_stateless_commands() {
             .starts_with(&format!("{app_host}/oidc/session/end?"))
     );
 }
+
+/// A client registered with a bare origin (`http://127.0.0.1:PORT`, no path):
+/// `begin` prints and saves the redirect URI exactly as configured, and
+/// `finish` repeats it in the code exchange, so panva's simple string
+/// comparison (RFC 6749 §3.1.2.3) accepts both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn begin_and_finish_with_a_bare_origin_redirect_uri() {
+    const BARE: &str = "http://127.0.0.1:3998";
+    let op = PanvaProvider::start(PanvaOptions::default().client(serde_json::json!({
+        "client_id": "rp-bare-origin",
+        "client_secret": "rp-bare-origin-secret-0123456789abcdef012345",
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+        "redirect_uris": [BARE],
+        "token_endpoint_auth_method": "client_secret_post",
+    })))
+    .await;
+    let (client_id, secret) = op.client("rp-bare-origin");
+    let dir = tempfile::tempdir().unwrap();
+    let pending = dir.path().join("p.json");
+    let cli = |args: &[&str]| {
+        let mut cmd = bare();
+        cmd.env("AUTHING_ISSUER", op.issuer())
+            .env("AUTHING_APP_ID", &client_id)
+            .env("AUTHING_APP_SECRET", secret.as_deref().unwrap())
+            .env("AUTHING_APP_REDIRECT_URI", BARE)
+            .args(args);
+        run(cmd)
+    };
+
+    let url = cli(&["begin", "--pending", s(&pending)]).await.ok()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent: Vec<(String, String)> = url::Url::parse(&url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k == "redirect_uri")
+        .collect();
+    assert_eq!(sent, vec![("redirect_uri".to_owned(), BARE.to_owned())], "{url}");
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&pending).unwrap()).unwrap();
+    assert!(
+        saved
+            .to_string()
+            .contains(&format!("\"redirect_uri\":\"{BARE}\"")),
+        "the pending file keeps the string as given: {saved}"
+    );
+    let callback = match op.login(&url, "carol").await {
+        Callback::Redirect(u) => u,
+        other => panic!("{other:?}"),
+    };
+    let out = cli(&["finish", "--pending", s(&pending), "--callback", &callback])
+        .await
+        .ok();
+    assert_eq!(out["claims"]["sub"], "carol");
+    assert!(!pending.exists());
+}
