@@ -3,7 +3,12 @@
 //!
 //! [`crate::login`] reads these pages back, so the markers it looks for (`id` attributes and
 //! attribute order) are part of this module's contract.
+//!
+//! The pages are askama templates in `templates/` (`layout.html` and one file per page),
+//! checked and compiled with the crate. Every `{{ value }}` in them is HTML-escaped (askama's
+//! default for `.html` files), in element content and in double-quoted attributes alike.
 
+use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -12,39 +17,17 @@ pub(crate) const FORM_POST_ID: &str = "authorization-response";
 /// `id` of the form on the login page.
 pub(crate) const LOGIN_FORM_ID: &str = "login";
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// Renders `template` as an HTML response that no cache keeps.
+fn page(status: StatusCode, template: &impl Template) -> Response {
+    let html = match template.render() {
+        Ok(html) => html,
+        // Only a failing `Display` impl can fail a render, and every value here is a `&str`;
+        // still, a page is not worth a panic.
+        Err(error) => {
+            tracing::error!(%error, "rendering a page failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-    }
-    out
-}
-
-/// Reverses [`escape`].
-pub(crate) fn unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>{title}</title></head>\n<body>\n{body}\n\
-         <p><small>authing-oidc development provider: for tests and demos only, \
-         not a production identity provider.</small></p>\n</body></html>\n",
-        title = escape(title),
-    );
+    };
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -56,65 +39,126 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
     response
 }
 
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    action: &'a str,
+    client_id: &'a str,
+    error: Option<&'a str>,
+}
+
 /// The login form for pending request `uid`, optionally with an error message.
 pub(crate) fn login_page(status: StatusCode, action: &str, client_id: &str, error: Option<&str>) -> Response {
-    let error = error
-        .map(|e| format!("<p role=\"alert\" id=\"error\">{}</p>\n", escape(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Log in to {client}</h1>\n{error}\
-         <form id=\"{LOGIN_FORM_ID}\" method=\"post\" action=\"{action}\">\n\
-         <p><label>Username <input name=\"username\" autocomplete=\"username\" required></label></p>\n\
-         <p><label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" required></label></p>\n\
-         <p><button type=\"submit\" name=\"login\" value=\"1\">Log in</button>\n\
-         <button type=\"submit\" name=\"cancel\" value=\"1\" formnovalidate>Cancel</button></p>\n\
-         </form>",
-        client = escape(client_id),
-        action = escape(action),
-    );
-    page(status, "Log in", &body)
+    page(
+        status,
+        &LoginPage {
+            action,
+            client_id,
+            error,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+struct FormPostPage<'a> {
+    action: &'a str,
+    params: &'a [(String, String)],
 }
 
 /// The form_post response: a form that posts `params` to `action` as soon as it loads, with a
 /// button for browsers without JavaScript (OAuth 2.0 Form Post Response Mode §2).
 pub(crate) fn form_post_page(action: &str, params: &[(String, String)]) -> Response {
-    let inputs: String = params
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                escape(name),
-                escape(value)
-            )
-        })
-        .collect();
-    let body = format!(
-        "<form id=\"{FORM_POST_ID}\" method=\"post\" action=\"{action}\">\n{inputs}\
-         <noscript><button type=\"submit\">Continue</button></noscript>\n</form>\n\
-         <script>document.getElementById(\"{FORM_POST_ID}\").submit();</script>",
-        action = escape(action),
-    );
-    page(StatusCode::OK, "Submitting the login response", &body)
+    page(StatusCode::OK, &FormPostPage { action, params })
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    error: &'a str,
+    description: &'a str,
 }
 
 /// A page for errors that must not be redirected (unknown client, unregistered redirect URI).
 pub(crate) fn error_page(status: StatusCode, error: &str, description: &str) -> Response {
-    let body = format!(
-        "<h1>{error}</h1>\n<p id=\"error_description\">{}</p>",
-        escape(description),
-        error = escape(error),
-    );
-    page(status, "Authorization error", &body)
+    page(status, &ErrorPage { error, description })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn escape_round_trips() {
-        let text = r#"a&b<c>"d"'e'&amp;"#;
-        assert_eq!(unescape(&escape(text)), text);
-        assert!(!escape(text).contains('<'));
+    /// Markup, both quotes and an ampersand: what a hostile client_id, redirect URI or
+    /// parameter value could carry.
+    const HOSTILE: &str = r#"<script>alert("x" & 'y')</script>"#;
+    const ESCAPED: &str = "&#60;script&#62;alert(&#34;x&#34; &#38; &#39;y&#39;)&#60;/script&#62;";
+
+    async fn text(response: Response) -> String {
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_login_page_escapes_client_action_and_error() {
+        let response = login_page(StatusCode::UNAUTHORIZED, HOSTILE, HOSTILE, Some(HOSTILE));
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let page = text(response).await;
+        assert!(
+            page.contains(&format!("<h1>Log in to {ESCAPED}</h1>\n")),
+            "{page}"
+        );
+        assert!(page.contains(&format!("<p role=\"alert\" id=\"error\">{ESCAPED}</p>\n")));
+        assert!(page.contains(&format!(
+            "<form id=\"login\" method=\"post\" action=\"{ESCAPED}\">\n"
+        )));
+        assert!(!page.contains("<script"));
+    }
+
+    #[tokio::test]
+    async fn the_login_page_without_error_has_no_alert() {
+        let page = text(login_page(StatusCode::OK, "/oidc/interaction/u", "app", None)).await;
+        assert!(
+            page.contains("<h1>Log in to app</h1>\n<form id=\"login\""),
+            "{page}"
+        );
+        assert!(!page.contains("role=\"alert\""));
+    }
+
+    #[tokio::test]
+    async fn the_form_post_page_escapes_hidden_inputs_and_action() {
+        let params = vec![
+            (HOSTILE.to_owned(), HOSTILE.to_owned()),
+            ("state".to_owned(), "a&b".to_owned()),
+        ];
+        let response = form_post_page(HOSTILE, &params);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        let page = text(response).await;
+        let expected = format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>Submitting the login response</title></head>\n<body>\n\
+             <form id=\"authorization-response\" method=\"post\" action=\"{ESCAPED}\">\n\
+             <input type=\"hidden\" name=\"{ESCAPED}\" value=\"{ESCAPED}\">\n\
+             <input type=\"hidden\" name=\"state\" value=\"a&#38;b\">\n\
+             <noscript><button type=\"submit\">Continue</button></noscript>\n</form>\n\
+             <script>document.getElementById(\"authorization-response\").submit();</script>\n\
+             <p><small>authing-oidc development provider: for tests and demos only, \
+             not a production identity provider.</small></p>\n</body></html>"
+        );
+        assert_eq!(page, expected);
+    }
+
+    #[tokio::test]
+    async fn the_error_page_escapes_code_and_description() {
+        let response = error_page(StatusCode::BAD_REQUEST, HOSTILE, HOSTILE);
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let page = text(response).await;
+        assert!(page.contains(&format!(
+            "<title>Authorization error</title></head>\n<body>\n<h1>{ESCAPED}</h1>\n\
+             <p id=\"error_description\">{ESCAPED}</p>\n<p><small>"
+        )));
     }
 }

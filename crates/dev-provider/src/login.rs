@@ -8,7 +8,7 @@ use reqwest::{Client, Response, StatusCode, redirect::Policy};
 use url::Url;
 
 use crate::Error;
-use crate::html::{FORM_POST_ID, LOGIN_FORM_ID, unescape};
+use crate::html::{FORM_POST_ID, LOGIN_FORM_ID};
 use crate::params::encode_pairs;
 use crate::routes::is_loopback_http;
 
@@ -195,6 +195,47 @@ fn hidden_inputs(page: &str) -> Vec<(String, String)> {
     out
 }
 
+/// Decodes the character references a template's escaping writes (`&amp;`, `&lt;`, `&gt;`,
+/// `&quot;`, and numeric ones such as `&#34;`) in one pass, so `&amp;lt;` stays `&lt;`.
+/// Anything else is kept as written.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let decoded = rest.find(';').and_then(|semi| {
+            let c = match &rest[1..semi] {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                numeric => {
+                    let digits = numeric.strip_prefix('#')?;
+                    let code = match digits.strip_prefix(['x', 'X']) {
+                        Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                        None => digits.parse().ok()?,
+                    };
+                    char::from_u32(code)?
+                }
+            };
+            Some((c, semi + 1))
+        });
+        match decoded {
+            Some((c, len)) => {
+                out.push(c);
+                rest = &rest[len..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,7 +243,7 @@ mod tests {
     #[test]
     fn reads_back_the_form_post_page() {
         let params = vec![
-            ("code".to_owned(), "a&b\"c".to_owned()),
+            ("code".to_owned(), "a&b\"c<'>".to_owned()),
             ("state".to_owned(), "s".to_owned()),
         ];
         let response = crate::html::form_post_page("http://127.0.0.1:1/cb?x=1&y=2", &params);
@@ -212,6 +253,31 @@ mod tests {
             Some("http://127.0.0.1:1/cb?x=1&y=2")
         );
         assert_eq!(hidden_inputs(&body), params);
+    }
+
+    #[test]
+    fn unescape_decodes_each_reference_once() {
+        assert_eq!(
+            unescape("&#60;a href=&#34;x&#34;&#62;&#39;&#38;&#x27;"),
+            "<a href=\"x\">'&'"
+        );
+        assert_eq!(unescape("&amp;lt; &lt;&gt;&quot;"), "&lt; <>\"");
+        // Not a reference this decoder knows: kept as written.
+        assert_eq!(
+            unescape("a & b &nbsp; &#xZZ; &#1114112; &"),
+            "a & b &nbsp; &#xZZ; &#1114112; &"
+        );
+    }
+
+    #[test]
+    fn reads_back_the_login_page() {
+        let response = crate::html::login_page(StatusCode::OK, "/oidc/interaction/a&b", "app", None);
+        let body = futures_body(response);
+        assert_eq!(
+            form_action(&body, LOGIN_FORM_ID).as_deref(),
+            Some("/oidc/interaction/a&b")
+        );
+        assert_eq!(form_action(&body, FORM_POST_ID), None);
     }
 
     fn futures_body(response: axum::response::Response) -> String {
