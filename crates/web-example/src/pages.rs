@@ -1,141 +1,117 @@
-//! The HTML the app serves. Every value that comes from a user or a provider is escaped.
+//! The HTML the app serves: askama templates in `templates/` (`layout.html` and one file per
+//! page), compiled with the crate. Every `{{ value }}` in them is HTML-escaped (askama's
+//! default for `.html` files), so a value from a user or a provider cannot add markup.
 
+use askama::Template;
 use authing_oidc::userinfo::UserInfo;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::session::Profile;
 
-/// Escapes text for element content and double-quoted attribute values.
-pub(crate) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// Renders `page` with `status`; a page that fails to render becomes a bare 500.
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        // Only a failing `Display` impl can fail a render; every value here is a string or a
+        // number. Still not worth a panic.
+        Err(error) => {
+            tracing::error!(%error, "rendering a page failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-    out
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;\
-color:#1d2330;background:#f6f7fb}main{background:#fff;border-radius:12px;padding:1.5rem 2rem;\
-box-shadow:0 1px 4px #0002}h1{font-size:1.4rem;margin-top:0}.button,button{display:inline-block;\
-background:#215ae5;color:#fff;border:0;border-radius:6px;padding:.55rem 1.2rem;font-size:1rem;\
-text-decoration:none;cursor:pointer;font-family:inherit}.secondary{background:#e6e9f2;color:#1d2330}nav{display:flex;\
-gap:.75rem;align-items:center;margin-top:1.5rem}nav form{margin:0}dl{display:grid;\
-grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{color:#5b6375}dd{margin:0}\
-.error{border-left:4px solid #d33;padding-left:1rem}footer{margin-top:1rem;color:#7a8194;\
-font-size:.8rem}";
-
-fn layout(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head>\n<body><main>\n{body}\n</main>\
-         <footer>authing-oidc web example</footer></body></html>\n",
-        title = escape(title),
-    )
-}
+#[derive(Template)]
+#[template(path = "home_anonymous.html")]
+struct HomeAnonymous;
 
 /// The home page of a visitor who is not signed in.
 pub(crate) fn home_anonymous() -> Response {
-    let body = "<h1>Welcome</h1>\n<p>You are not signed in.</p>\n\
-                <nav><a id=\"login\" class=\"button\" href=\"/login\">Log in</a></nav>";
-    Html(layout("Welcome", body)).into_response()
+    render(StatusCode::OK, &HomeAnonymous)
+}
+
+#[derive(Template)]
+#[template(path = "home_signed_in.html")]
+struct HomeSignedIn<'a> {
+    name: &'a str,
+    email: Option<&'a str>,
 }
 
 /// The home page of a signed-in user.
 pub(crate) fn home_signed_in(profile: &Profile) -> Response {
-    let email = profile
-        .email
-        .as_deref()
-        .map(|e| format!(" &lt;<span id=\"email\">{}</span>&gt;", escape(e)))
-        .unwrap_or_default();
-    let body = format!(
-        "<h1>Welcome back</h1>\n<p>Signed in as <strong id=\"name\">{name}</strong>{email}</p>\n\
-         <nav><a id=\"me\" class=\"button\" href=\"/me\">Your profile</a>\n{logout}</nav>",
-        name = escape(profile.display_name()),
-        logout = logout_button(),
-    );
-    Html(layout("Welcome back", &body)).into_response()
+    let page = HomeSignedIn {
+        name: profile.display_name(),
+        email: profile.email.as_deref(),
+    };
+    render(StatusCode::OK, &page)
 }
 
-fn logout_button() -> &'static str {
-    // A POST: with a SameSite=Lax cookie, another site cannot log the user out.
-    "<form method=\"post\" action=\"/logout\"><button id=\"logout\" class=\"secondary\" \
-     type=\"submit\">Log out</button></form>"
+#[derive(Template)]
+#[template(path = "me.html")]
+struct Me<'a> {
+    /// (label, element id, value) of each claim the provider returned.
+    claims: Vec<(&'static str, &'static str, &'a str)>,
+    expires_in: Option<u64>,
+    refreshes: u64,
 }
 
 /// What the provider says about the user, with the session's token status.
 pub(crate) fn me(info: &UserInfo, expires_in: Option<u64>, refreshes: u64) -> Response {
     let s = &info.standard;
-    let mut rows = vec![("sub", "sub", Some(info.sub.clone()))];
-    rows.push(("name", "user-name", s.name.clone()));
-    rows.push(("email", "user-email", s.email.clone()));
-    rows.push((
-        "preferred_username",
-        "user-username",
-        s.preferred_username.clone(),
-    ));
-    rows.push(("phone_number", "user-phone", s.phone_number.clone()));
-    let claims: String = rows
-        .into_iter()
-        .filter_map(|(label, id, value)| value.map(|v| (label, id, v)))
-        .map(|(label, id, value)| format!("<dt>{label}</dt><dd id=\"{id}\">{}</dd>\n", escape(&value)))
-        .collect();
-    let expiry = match expires_in {
-        Some(secs) => format!("<span id=\"expires-in\">{secs}</span> s"),
-        None => "unknown".to_owned(),
+    let claims = [
+        ("sub", "sub", Some(&info.sub)),
+        ("name", "user-name", s.name.as_ref()),
+        ("email", "user-email", s.email.as_ref()),
+        (
+            "preferred_username",
+            "user-username",
+            s.preferred_username.as_ref(),
+        ),
+        ("phone_number", "user-phone", s.phone_number.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(label, id, value)| Some((label, id, value?.as_str())))
+    .collect();
+    let page = Me {
+        claims,
+        expires_in,
+        refreshes,
     };
-    let body = format!(
-        "<h1>Your profile</h1>\n<p>From the provider's userinfo endpoint, called with the session's \
-         access token.</p>\n<dl>\n{claims}</dl>\n<h2>Session</h2>\n<dl>\
-         <dt>access token expires in</dt><dd>{expiry}</dd>\n\
-         <dt>token refreshes</dt><dd id=\"refreshes\">{refreshes}</dd></dl>\n\
-         <nav><a class=\"button secondary\" href=\"/\">Home</a>\n{logout}</nav>",
-        logout = logout_button(),
-    );
-    Html(layout("Your profile", &body)).into_response()
+    render(StatusCode::OK, &page)
 }
+
+#[derive(Template)]
+#[template(path = "logout_confirm.html")]
+struct LogoutConfirm;
 
 /// `GET /logout`: a button, because logging out is a POST.
 pub(crate) fn logout_confirm() -> Response {
-    let body = format!(
-        "<h1>Log out</h1>\n<p>End your session?</p>\n<nav>{}</nav>",
-        logout_button()
-    );
-    Html(layout("Log out", &body)).into_response()
+    render(StatusCode::OK, &LogoutConfirm)
+}
+
+#[derive(Template)]
+#[template(path = "relay.html")]
+struct Relay<'a> {
+    action: &'a str,
+    fields: &'a [(String, String)],
+    nonce: &'a str,
 }
 
 /// The same-site re-submission of a `form_post` callback that arrived without the session
 /// cookie (see [`crate::routes`]): the provider's fields, unchanged, posted to `action` by a
 /// script as soon as the page loads, or by a button without JavaScript.
 pub(crate) fn relay(action: &str, fields: &[(String, String)]) -> Response {
-    let inputs: String = fields
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
-                escape(name),
-                escape(value)
-            )
-        })
-        .collect();
-    // A fresh nonce per response: the only script this page may run is the one below.
+    // A fresh nonce per response: the only script this page may run is the template's.
     let nonce = crate::session::random_token();
-    let body = format!(
-        "<h1>Signing you in…</h1>\n<form id=\"relay\" method=\"post\" action=\"{action}\">\n{inputs}\
-         <noscript><p>JavaScript is off: press the button to finish signing in.</p>\
-         <button type=\"submit\">Continue</button></noscript>\n</form>\n\
-         <script nonce=\"{nonce}\">document.getElementById(\"relay\").submit();</script>",
-        action = escape(action),
+    let mut response = render(
+        StatusCode::OK,
+        &Relay {
+            action,
+            fields,
+            nonce: &nonce,
+        },
     );
-    let mut response = Html(layout("Signing you in", &body)).into_response();
     if let Ok(csp) = HeaderValue::from_str(&format!(
         "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; \
          form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -147,27 +123,30 @@ pub(crate) fn relay(action: &str, fields: &[(String, String)]) -> Response {
     response
 }
 
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct Problem<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
 /// An error page: what happened in words a user understands, and the way back.
 pub(crate) fn problem(status: StatusCode, title: &str, message: &str) -> Response {
-    let body = format!(
-        "<h1 id=\"problem-title\">{title}</h1>\n<p class=\"error\" id=\"problem\">{message}</p>\n\
-         <nav><a id=\"home\" class=\"button\" href=\"/\">Back to the home page</a></nav>",
-        title = escape(title),
-        message = escape(message),
-    );
-    (status, Html(layout(title, &body))).into_response()
+    render(status, &Problem { title, message })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn escape_neutralises_markup() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
+    /// Markup, both quotes and an ampersand: what a hostile claim, provider error or form
+    /// field could carry.
+    const HOSTILE: &str = r#"<script>alert("x" & 'y')</script>"#;
+    const ESCAPED: &str = "&#60;script&#62;alert(&#34;x&#34; &#38; &#39;y&#39;)&#60;/script&#62;";
+
+    async fn text(response: Response) -> String {
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
     }
 
     #[tokio::test]
@@ -183,11 +162,107 @@ mod tests {
             .to_owned();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         let page = String::from_utf8(body.to_vec()).unwrap();
-        assert!(page.contains(r#"value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;""#));
+        assert!(page.contains(r#"value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;""#));
         assert_eq!(page.matches("<script").count(), 1);
         assert!(page.contains(r#"action="/callback?relayed=1""#));
         let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
         assert!(page.contains(&format!("<script nonce=\"{nonce}\">")));
         assert!(csp.contains("form-action 'self'"));
+    }
+
+    #[tokio::test]
+    async fn the_relay_escapes_names_values_and_action_in_attributes() {
+        let fields = vec![
+            (HOSTILE.to_owned(), HOSTILE.to_owned()),
+            ("state".to_owned(), "a&b".to_owned()),
+        ];
+        let response = relay(HOSTILE, &fields);
+        let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap()
+            .to_owned();
+        let page = text(response).await;
+        let expected = format!(
+            "<h1>Signing you in…</h1>\n<form id=\"relay\" method=\"post\" action=\"{ESCAPED}\">\n\
+             <input type=\"hidden\" name=\"{ESCAPED}\" value=\"{ESCAPED}\">\n\
+             <input type=\"hidden\" name=\"state\" value=\"a&#38;b\">\n\
+             <noscript><p>JavaScript is off: press the button to finish signing in.</p>\
+             <button type=\"submit\">Continue</button></noscript>\n</form>\n\
+             <script nonce=\"{nonce}\">document.getElementById(\"relay\").submit();</script>\n</main>"
+        );
+        assert!(page.contains(&expected), "{page}");
+        assert_eq!(page.matches("<script").count(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_home_page_escapes_name_and_email() {
+        let profile = Profile {
+            sub: "sub-1".to_owned(),
+            name: Some(HOSTILE.to_owned()),
+            email: Some(HOSTILE.to_owned()),
+        };
+        let page = text(home_signed_in(&profile)).await;
+        assert!(page.contains(&format!(
+            "<p>Signed in as <strong id=\"name\">{ESCAPED}</strong> \
+             &lt;<span id=\"email\">{ESCAPED}</span>&gt;</p>\n"
+        )));
+        assert!(!page.contains("<script"));
+
+        let no_email = Profile {
+            email: None,
+            ..profile
+        };
+        let page = text(home_signed_in(&no_email)).await;
+        assert!(page.contains(&format!("<strong id=\"name\">{ESCAPED}</strong></p>\n")));
+    }
+
+    #[tokio::test]
+    async fn the_profile_page_escapes_every_claim() {
+        let info: UserInfo = serde_json::from_value(serde_json::json!({
+            "sub": HOSTILE,
+            "name": HOSTILE,
+            "email": null,
+            "preferred_username": "a&b",
+            "phone_number": HOSTILE,
+        }))
+        .unwrap();
+        let page = text(me(&info, Some(30), 2)).await;
+        let expected = format!(
+            "<dl>\n<dt>sub</dt><dd id=\"sub\">{ESCAPED}</dd>\n\
+             <dt>name</dt><dd id=\"user-name\">{ESCAPED}</dd>\n\
+             <dt>preferred_username</dt><dd id=\"user-username\">a&#38;b</dd>\n\
+             <dt>phone_number</dt><dd id=\"user-phone\">{ESCAPED}</dd>\n</dl>\n\
+             <h2>Session</h2>\n<dl><dt>access token expires in</dt>\
+             <dd><span id=\"expires-in\">30</span> s</dd>\n\
+             <dt>token refreshes</dt><dd id=\"refreshes\">2</dd></dl>"
+        );
+        assert!(page.contains(&expected), "{page}");
+        assert!(!page.contains("<script"));
+        let unknown = text(me(&info, None, 0)).await;
+        assert!(unknown.contains("<dt>access token expires in</dt><dd>unknown</dd>"));
+    }
+
+    #[tokio::test]
+    async fn the_problem_page_escapes_title_and_message() {
+        let response = problem(StatusCode::BAD_GATEWAY, HOSTILE, HOSTILE);
+        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+        let page = text(response).await;
+        assert!(page.contains(&format!("<title>{ESCAPED}</title>")));
+        assert!(page.contains(&format!(
+            "<h1 id=\"problem-title\">{ESCAPED}</h1>\n<p class=\"error\" id=\"problem\">{ESCAPED}</p>\n"
+        )));
+        assert!(!page.contains("<script"));
     }
 }
