@@ -10,6 +10,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use askama::Template;
 use authing_oidc::flow::CallbackParams;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
@@ -225,28 +226,22 @@ async fn respond(stream: &mut TcpStream, status: &str, body: &str) {
     let _ = stream.shutdown().await;
 }
 
-fn page(title: &str, message: &str) -> String {
-    format!(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title></head>\
-         <body><h1>{t}</h1><p>{m}</p><p>You can close this tab and return to the terminal.</p></body></html>\n",
-        t = escape(title),
-        m = escape(message)
-    )
+/// The page the browser shows after the redirect, `templates/loopback.html`; its values are
+/// HTML-escaped by askama, so a provider's error text cannot add markup.
+#[derive(Template)]
+#[template(path = "loopback.html")]
+struct LoopbackPage<'a> {
+    title: &'a str,
+    message: &'a str,
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+fn page(title: &str, message: &str) -> String {
+    LoopbackPage { title, message }.render().unwrap_or_else(|error| {
+        // Only a failing `Display` impl can fail a render, and both values are `&str`; an
+        // empty page still carries the status line.
+        tracing::error!(%error, "rendering the loopback page failed");
+        String::new()
+    })
 }
 
 #[cfg(test)]
@@ -273,7 +268,17 @@ mod tests {
     }
 
     #[test]
-    fn pages_escape_messages() {
-        assert!(page("t", "<script>").contains("&lt;script&gt;"));
+    fn the_page_escapes_title_and_message() {
+        // Markup, both quotes and an ampersand, as a provider's error text could carry.
+        let hostile = r#"<script>alert("x" & 'y')</script>"#;
+        let escaped = "&#60;script&#62;alert(&#34;x&#34; &#38; &#39;y&#39;)&#60;/script&#62;";
+        assert_eq!(
+            page(hostile, hostile),
+            format!(
+                "<!doctype html><html><head><meta charset=\"utf-8\"><title>{escaped}</title></head>\
+                 <body><h1>{escaped}</h1><p>{escaped}</p>\
+                 <p>You can close this tab and return to the terminal.</p></body></html>"
+            )
+        );
     }
 }
