@@ -13,7 +13,7 @@ use crate::builder::AuthenticationClientBuilder;
 use crate::config::{AuthMethod, Protocol, SigningAlgorithm};
 use crate::discovery::ProviderMetadata;
 use crate::error::{Error, Result};
-use crate::http::{Body, Form, Http};
+use crate::http::{Body, Form, Http, Reply};
 use crate::introspection::{Introspection, TokenToValidate, ValidateTokenResult};
 use crate::logout::LogoutParams;
 use crate::pkce::{self, CodeChallenge, CodeChallengeMethod};
@@ -22,7 +22,7 @@ use crate::secret::{
     AccessSecret, AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, ExposeSecret as _, OAuthToken,
     RefreshToken,
 };
-use crate::token_set::{RawTokenResponse, TokenSet};
+use crate::token_set::{RawTokenResponse, RefreshAnswer, TokenSet, refresh_token_member};
 use crate::userinfo::UserInfo;
 
 /// A client for one application at one provider. Cheap to clone (an `Arc`):
@@ -343,23 +343,48 @@ impl AuthenticationClient {
     async fn token_request(
         &self,
         operation: &'static str,
-        mut form: Form,
+        form: Form,
         app_auth: Option<AuthMethod>,
     ) -> Result<TokenSet> {
+        let reply = self.token_reply(operation, form, app_auth).await?;
+        token_set_of(&reply)
+    }
+
+    /// A 2xx answer of the token endpoint.
+    async fn token_reply(
+        &self,
+        operation: &'static str,
+        mut form: Form,
+        app_auth: Option<AuthMethod>,
+    ) -> Result<Reply> {
         let url = self.endpoint(Endpoint::Token)?;
         let authorization = match app_auth {
             Some(method) => self.authenticate(method, &mut form)?,
             None => None,
         };
-        let reply = self
-            .http()
+        self.http()
             .post_form(operation, url, &form, authorization)
             .await?
-            .error_for_status(Body::Sensitive)?;
-        let raw: RawTokenResponse = reply.json(Body::Sensitive)?;
-        TokenSet::from_raw(raw).map_err(|reason| Error::InvalidResponse {
-            endpoint: reply.endpoint,
-            reason,
+            .error_for_status(Body::Sensitive)
+    }
+
+    /// The refresh grant as a session needs it (docs/protocol.md §5): a 2xx
+    /// answer refused by strict parsing still yields the new refresh token it
+    /// carries.
+    pub(crate) async fn refresh_grant(&self, refresh_token: &RefreshToken) -> Result<RefreshAnswer> {
+        let mut form = Form::new();
+        form.push("grant_type", "refresh_token")
+            .push_secret("refresh_token", refresh_token.expose_secret());
+        let reply = self
+            .token_reply(
+                "get_new_access_token_by_refresh_token",
+                form,
+                Some(self.inner.token_auth),
+            )
+            .await?;
+        Ok(RefreshAnswer {
+            rotated: refresh_token_member(&reply.body),
+            tokens: token_set_of(&reply),
         })
     }
 
@@ -384,15 +409,7 @@ impl AuthenticationClient {
         &self,
         refresh_token: &RefreshToken,
     ) -> Result<TokenSet> {
-        let mut form = Form::new();
-        form.push("grant_type", "refresh_token")
-            .push_secret("refresh_token", refresh_token.expose_secret());
-        self.token_request(
-            "get_new_access_token_by_refresh_token",
-            form,
-            Some(self.inner.token_auth),
-        )
-        .await
+        self.refresh_grant(refresh_token).await?.tokens
     }
 
     /// Asks the provider whether an access or refresh token is active
@@ -566,6 +583,15 @@ impl AuthenticationClient {
 }
 
 /// `base` + an absolute path.
+/// A 2xx token answer, strictly parsed (RFC 6749 §5.1).
+fn token_set_of(reply: &Reply) -> Result<TokenSet> {
+    let raw: RawTokenResponse = reply.json(Body::Sensitive)?;
+    TokenSet::from_raw(raw).map_err(|reason| Error::InvalidResponse {
+        endpoint: reply.endpoint.clone(),
+        reason,
+    })
+}
+
 fn join(base: &Url, path: &str) -> Result<Url> {
     let s = format!("{}{}", base.as_str().trim_end_matches('/'), path);
     Url::parse(&s).map_err(|e| Error::config(format!("cannot build endpoint URL: {e}")))

@@ -80,6 +80,32 @@ impl TokenSet {
     }
 }
 
+/// A refresh grant's 2xx answer: the tokens, or why they were refused, and
+/// the new refresh token the answer carried either way.
+pub(crate) struct RefreshAnswer {
+    /// The strictly parsed token set, or why the answer was refused.
+    pub(crate) tokens: crate::error::Result<TokenSet>,
+    /// The answer's `refresh_token`, read on its own (see [`refresh_token_member`]).
+    pub(crate) rotated: Option<RefreshToken>,
+}
+
+/// The `refresh_token` member of a 2xx token answer, read whatever else the
+/// answer holds. A provider that rotates refresh tokens retired the old one
+/// when it sent this answer (RFC 6749 §6, OAuth 2.0 Security BCP §4.14.2), so
+/// an answer refused for another member must not take the grant with it.
+pub(crate) fn refresh_token_member(body: &[u8]) -> Option<RefreshToken> {
+    /// Only the member that matters; serde skips the others unread, however malformed.
+    #[derive(Deserialize)]
+    struct OnlyRefreshToken {
+        refresh_token: Option<Value>,
+    }
+    let only: OnlyRefreshToken = serde_json::from_slice(body).ok()?;
+    match only.refresh_token? {
+        Value::String(s) if !s.is_empty() => Some(RefreshToken::new(s)),
+        _ => None,
+    }
+}
+
 /// `expires_in` as a number or a numeric string (some providers send
 /// `"3600"`); `null` as absent.
 pub(crate) fn lenient_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
@@ -137,6 +163,27 @@ mod tests {
                 .contains("mac")
         );
         assert!(parse(r#"{"access_token":"a"}"#).is_err());
+    }
+
+    #[test]
+    fn the_refresh_token_is_read_from_answers_refused_for_other_members() {
+        for body in [
+            r#"{"access_token":"a","refresh_token":"r2","expires_in":-1,"token_type":"Bearer"}"#,
+            r#"{"access_token":"a","refresh_token":"r2"}"#,
+            r#"{"refresh_token":"r2","scope":["openid"],"token_type":7}"#,
+        ] {
+            assert!(parse(body).is_err(), "{body}");
+            let rt = refresh_token_member(body.as_bytes()).unwrap();
+            assert_eq!(rt.expose_secret(), "r2");
+        }
+        for body in [
+            r#"{"refresh_token":""}"#,
+            r#"{"refresh_token":5}"#,
+            r#"{"access_token":"a"}"#,
+            "not json",
+        ] {
+            assert!(refresh_token_member(body.as_bytes()).is_none(), "{body}");
+        }
     }
 
     #[test]

@@ -79,8 +79,13 @@ pub struct Authenticated {
 struct Session {
     client: AuthenticationClient,
     tokens: RwLock<Tokens>,
-    /// Held while refreshing: concurrent callers queue here and share the outcome.
+    /// Held while refreshing, and while revoking: concurrent callers queue here and share
+    /// the outcome, and the tokens a revocation reads are the last ones the session held.
     gate: tokio::sync::Mutex<LastAttempt>,
+    /// Held while a refresh checks that the session has not ended and commits its tokens,
+    /// and while `revoke` marks the session ended: a refresh never commits into a session
+    /// that ended while the provider was answering (and `revoke` does not wait for that answer).
+    commit: tokio::sync::Mutex<()>,
     persistence: RwLock<Option<Arc<dyn TokenPersistence>>>,
     margin_secs: AtomicU64,
 }
@@ -95,7 +100,7 @@ struct Tokens {
     scope: Option<String>,
     /// Bumped by every refresh attempt, successful or not.
     generation: u64,
-    /// Successful refreshes since the login, across saves and restores.
+    /// Refresh answers that changed the tokens since the login, across saves and restores.
     refreshes: u64,
     /// Why the session ended, once it has.
     ended: Option<String>,
@@ -179,6 +184,7 @@ impl Authenticated {
                 client,
                 tokens: RwLock::new(tokens),
                 gate: tokio::sync::Mutex::new(LastAttempt::default()),
+                commit: tokio::sync::Mutex::new(()),
                 persistence: RwLock::new(None),
                 margin_secs: AtomicU64::new(DEFAULT_REFRESH_MARGIN.as_secs()),
             }),
@@ -213,9 +219,10 @@ impl Authenticated {
         self.read().id_token.clone()
     }
 
-    /// How many times the tokens were refreshed since the login, counting
-    /// refreshes made before a save and restore: of two saved copies of one
-    /// session (two replicas), the one with the higher count is newer.
+    /// How many refresh answers changed the tokens since the login (a new
+    /// access token, or only a rotated refresh token), counting those before a
+    /// save and restore: of two saved copies of one session (two replicas), the
+    /// one with the higher count is newer.
     pub fn refresh_count(&self) -> u64 {
         self.read().refreshes
     }
@@ -254,6 +261,8 @@ impl Authenticated {
         self.inner.margin_secs.store(margin.as_secs(), Ordering::Relaxed);
     }
 
+    /// Ends the session. Called with the refresh gate held (a refresh that ends it), or by
+    /// `revoke` with the commit lock held, so that it is ordered with every refresh.
     fn end(&self, reason: &str) -> Error {
         let mut t = self.write();
         t.ended = Some(reason.to_owned());
@@ -290,9 +299,22 @@ impl Authenticated {
         self.inner.client.introspect_token(&token).await.map(Some)
     }
 
-    /// Revokes the refresh token (which ends its grant at most providers) and
-    /// the access token (RFC 7009), then ends the session.
+    /// Ends the session, then revokes its refresh token (which ends its grant
+    /// at most providers) and its access token (RFC 7009).
+    ///
+    /// The session ends before any request and whatever the provider answers:
+    /// every later call is [`Error::ReauthenticationRequired`]. A refresh in
+    /// flight does not bring it back: the tokens it receives are revoked, not
+    /// kept, and never reach the persistence hook. An error means the provider
+    /// may still hold a token; calling `revoke` again sends the revocations
+    /// again.
     pub async fn revoke(&self) -> Result<()> {
+        {
+            let _commit = self.inner.commit.lock().await;
+            self.end("the session was revoked");
+        }
+        // Once the gate is ours no refresh is in flight: these are the session's last tokens.
+        let _gate = self.inner.gate.lock().await;
         let (access, refresh) = {
             let t = self.read();
             (t.access_token.clone(), t.refresh_token.clone())
@@ -300,9 +322,7 @@ impl Authenticated {
         if let Some(rt) = refresh {
             self.inner.client.revoke_token(&rt).await?;
         }
-        self.inner.client.revoke_token(&access).await?;
-        self.end("the session was revoked");
-        Ok(())
+        self.inner.client.revoke_token(&access).await
     }
 
     /// The provider's logout URL for this session: RP-Initiated Logout with

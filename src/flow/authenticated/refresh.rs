@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use super::{Authenticated, LastAttempt, SessionToken, Tokens};
 use crate::error::{Error, Result};
 use crate::flow::saved::SavedSession;
+use crate::secret::{AccessToken, RefreshToken};
 
 impl Authenticated {
     /// An access token valid for at least the refresh margin, refreshing first
@@ -103,19 +104,25 @@ impl Authenticated {
             }
         };
         tracing::info!(issuer = %self.inner.client.issuer(), "refreshing the access token");
-        let outcome = self
-            .inner
-            .client
-            .get_new_access_token_by_refresh_token(&refresh_token)
-            .await;
-        let tokens = match outcome {
-            Ok(tokens) => tokens,
+        let answer = match self.inner.client.refresh_grant(&refresh_token).await {
+            Ok(answer) => answer,
             Err(e) if e.oauth_error() == Some("invalid_grant") => {
                 tracing::warn!(issuer = %self.inner.client.issuer(), "refresh token refused; the session ends");
                 last.error = None;
                 return Err(self.end("the provider refused the refresh token (invalid_grant)"));
             }
             Err(e) => return self.failed(&mut last, e, now),
+        };
+        let tokens = match answer.tokens {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                // A 2xx answer refused by strict parsing may still have rotated the refresh
+                // token, retiring the old one: keep the new one, or the grant is lost.
+                if let Some(rotated) = answer.rotated {
+                    self.keep_rotated(rotated).await;
+                }
+                return self.failed(&mut last, e, now);
+            }
         };
         // §12.2: a refreshed id_token passes every check and keeps iss, sub, aud, azp, auth_time.
         let claims = match &tokens.id_token {
@@ -132,15 +139,7 @@ impl Authenticated {
                         // The new access and id_token are refused, but the provider has
                         // rotated the refresh token: keeping the old one would lose the grant.
                         if let Some(rotated) = tokens.refresh_token {
-                            let saved = {
-                                let mut t = self.write();
-                                t.refresh_token = Some(rotated);
-                                t.unpersisted = true;
-                                self.saved(&t)
-                            };
-                            if self.persist(&saved).await.is_ok() {
-                                self.write().unpersisted = false;
-                            }
+                            self.keep_rotated(rotated).await;
                         }
                         return self.failed(&mut last, e, now);
                     }
@@ -148,6 +147,15 @@ impl Authenticated {
             }
             None => original,
         };
+        let commit = self.inner.commit.lock().await;
+        let ended = self.read().ended.clone();
+        if let Some(reason) = ended {
+            drop(commit);
+            // Revoked while the provider answered: the new tokens must not outlive the session.
+            self.discard(tokens.refresh_token, Some(tokens.access_token))
+                .await;
+            return Err(Error::ReauthenticationRequired(reason));
+        }
         let now = clock.unix_now();
         let mut new = {
             let t = self.read();
@@ -172,9 +180,48 @@ impl Authenticated {
         new.unpersisted = persisted.is_err();
         let token = new.token(now);
         *self.write() = new;
+        drop(commit);
         tracing::info!(issuer = %self.inner.client.issuer(), "access token refreshed");
         last.error = persisted.as_ref().err().cloned();
         persisted.map(|()| token)
+    }
+
+    /// Keeps a rotated refresh token from an answer whose other tokens were refused, and
+    /// persists it; the access token held stays as it is.
+    async fn keep_rotated(&self, rotated: RefreshToken) {
+        let commit = self.inner.commit.lock().await;
+        if self.read().ended.is_some() {
+            drop(commit);
+            self.discard(Some(rotated), None).await;
+            return;
+        }
+        let saved = {
+            let mut t = self.write();
+            t.refresh_token = Some(rotated);
+            // A newer copy of the session than any saved before: the count says so.
+            t.refreshes += 1;
+            t.unpersisted = true;
+            self.saved(&t)
+        };
+        if self.persist(&saved).await.is_ok() {
+            self.write().unpersisted = false;
+        }
+    }
+
+    /// Revokes tokens the provider issued to a session that has ended meanwhile (RFC 7009),
+    /// so that its grant does not live on. Best effort: the session is over either way.
+    async fn discard(&self, refresh_token: Option<RefreshToken>, access_token: Option<AccessToken>) {
+        tracing::info!(issuer = %self.inner.client.issuer(), "the session ended during a refresh; revoking its new tokens");
+        if let Some(rt) = refresh_token
+            && let Err(error) = self.inner.client.revoke_token(&rt).await
+        {
+            tracing::warn!(%error, "revoking a refresh token received after the session ended failed");
+        }
+        if let Some(at) = access_token
+            && let Err(error) = self.inner.client.revoke_token(&at).await
+        {
+            tracing::warn!(%error, "revoking an access token received after the session ended failed");
+        }
     }
 
     async fn persist(&self, saved: &SavedSession) -> Result<()> {
