@@ -1,20 +1,33 @@
 //! Machine-to-machine tokens (`client_credentials`), cached and renewed
 //! before they expire, shared across tasks.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use crate::client::AuthenticationClient;
 use crate::error::{Error, Result};
 use crate::flow::authenticated::refresh_margin;
 use crate::flow::{DEFAULT_REFRESH_MARGIN, SessionToken};
-use crate::secret::{AccessSecret, AccessToken};
+use crate::secret::{AccessSecret, AccessToken, ExposeSecret as _, ct_eq_str};
+
+/// How long a token is cached when the provider's answer gave no
+/// `expires_in`, by default. RFC 6749 §5.1 only recommends `expires_in`; a
+/// token cached forever would outlive its revocation or the account's
+/// rights.
+pub const DEFAULT_UNSTATED_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
 /// A cached `client_credentials` token for one programmatic access account.
 ///
 /// [`token`](Self::token) returns the cached token while it is valid for at
-/// least the margin (default 60 s, or 10% of its lifetime if smaller), and
-/// otherwise fetches a new one. Cheap to clone; clones share the cache, and
-/// concurrent callers share one request.
+/// least the margin (default 60 s, or 10% of its lifetime if smaller;
+/// [`set_refresh_margin`](Self::set_refresh_margin)), and otherwise fetches a
+/// new one. A token whose answer gave no `expires_in` is cached for
+/// [`DEFAULT_UNSTATED_LIFETIME`]
+/// ([`set_unstated_lifetime`](Self::set_unstated_lifetime)). An API that
+/// answers 401 to a cached token gets it evicted with
+/// [`invalidate`](Self::invalidate). Cheap to clone; clones share the cache,
+/// and concurrent callers share one request.
 ///
 /// ```no_run
 /// # async fn run(client: authing_oidc::AuthenticationClient) -> Result<(), authing_oidc::Error> {
@@ -35,18 +48,17 @@ struct Source {
     access_secret: AccessSecret,
     cached: RwLock<Option<Cached>>,
     gate: tokio::sync::Mutex<()>,
+    margin_secs: AtomicU64,
+    unstated_lifetime_secs: AtomicU64,
 }
 
 struct Cached {
     token: AccessToken,
-    expires_at: Option<u64>,
-    lifetime: Option<u64>,
-}
-
-impl Cached {
-    fn margin(&self) -> u64 {
-        refresh_margin(DEFAULT_REFRESH_MARGIN.as_secs(), self.lifetime)
-    }
+    /// When the cache lets go of it: the provider's expiry, or the unstated lifetime.
+    expires_at: u64,
+    lifetime: u64,
+    /// Whether the provider gave the lifetime (reported to callers only then).
+    stated: bool,
 }
 
 impl std::fmt::Debug for ClientCredentialsSource {
@@ -78,8 +90,40 @@ impl ClientCredentialsSource {
                 access_secret,
                 cached: RwLock::new(None),
                 gate: tokio::sync::Mutex::new(()),
+                margin_secs: AtomicU64::new(DEFAULT_REFRESH_MARGIN.as_secs()),
+                unstated_lifetime_secs: AtomicU64::new(DEFAULT_UNSTATED_LIFETIME.as_secs()),
             }),
         })
+    }
+
+    /// Fetch a new token when the cached one has less than `margin` left (or
+    /// 10% of its lifetime, whichever is smaller). Default 60 s.
+    pub fn set_refresh_margin(&self, margin: Duration) {
+        self.inner.margin_secs.store(margin.as_secs(), Ordering::Relaxed);
+    }
+
+    /// How long to cache a token whose answer gave no `expires_in`. Default
+    /// [`DEFAULT_UNSTATED_LIFETIME`]. Applies to tokens fetched from now on.
+    pub fn set_unstated_lifetime(&self, lifetime: Duration) {
+        self.inner
+            .unstated_lifetime_secs
+            .store(lifetime.as_secs(), Ordering::Relaxed);
+    }
+
+    /// Evicts `rejected` from the cache, when it is still the cached token:
+    /// call it when an API answers 401 to it (revoked, or the account's
+    /// rights changed), and the next [`token`](Self::token) fetches a new one.
+    /// Comparing with the rejected token means that many tasks reporting the
+    /// same 401 evict it once, not the new token one of them already fetched.
+    pub fn invalidate(&self, rejected: &AccessToken) {
+        let mut cached = self.inner.cached.write().unwrap_or_else(|p| p.into_inner());
+        if cached
+            .as_ref()
+            .is_some_and(|c| ct_eq_str(c.token.expose_secret(), rejected.expose_secret()))
+        {
+            *cached = None;
+            tracing::debug!(scope = %self.inner.scope, "client credentials token invalidated");
+        }
     }
 
     /// A token valid for at least the margin, fetched only when the cached one
@@ -104,15 +148,16 @@ impl ClientCredentialsSource {
             )
             .await?;
         let now = clock.unix_now();
+        let lifetime = tokens
+            .expires_in
+            .unwrap_or_else(|| self.inner.unstated_lifetime_secs.load(Ordering::Relaxed));
         let cached = Cached {
             token: tokens.access_token,
-            expires_at: tokens.expires_in.map(|e| now.saturating_add(e)),
-            lifetime: tokens.expires_in,
+            expires_at: now.saturating_add(lifetime),
+            lifetime,
+            stated: tokens.expires_in.is_some(),
         };
-        let out = SessionToken::new(
-            cached.token.clone(),
-            cached.expires_at.map(|e| e.saturating_sub(now)),
-        );
+        let out = cached.session_token(now);
         *self.inner.cached.write().unwrap_or_else(|p| p.into_inner()) = Some(cached);
         tracing::debug!(scope = %self.inner.scope, "client credentials token fetched");
         Ok(out)
@@ -122,12 +167,17 @@ impl ClientCredentialsSource {
         let now = self.inner.client.clock().unix_now();
         let guard = self.inner.cached.read().unwrap_or_else(|p| p.into_inner());
         let c = guard.as_ref()?;
-        match c.expires_at {
-            Some(exp) if now.saturating_add(c.margin()) >= exp => None,
-            exp => Some(SessionToken::new(
-                c.token.clone(),
-                exp.map(|e| e.saturating_sub(now)),
-            )),
-        }
+        let margin = refresh_margin(self.inner.margin_secs.load(Ordering::Relaxed), Some(c.lifetime));
+        (now.saturating_add(margin) < c.expires_at).then(|| c.session_token(now))
+    }
+}
+
+impl Cached {
+    /// What callers see: the remaining lifetime only when the provider stated one.
+    fn session_token(&self, now: u64) -> SessionToken {
+        SessionToken::new(
+            self.token.clone(),
+            self.stated.then(|| self.expires_at.saturating_sub(now)),
+        )
     }
 }
