@@ -146,25 +146,35 @@ impl Browser {
     }
 
     /// Waits for an element of the page, failing with the URL and page text.
+    /// Waits up to [`STEP`] for an element. A page that navigates while chromedriver looks for
+    /// the element answers `aborted by navigation`: that is transient (the next page is loading),
+    /// so the wait retries on it until its deadline instead of failing the scenario.
     async fn wait_for(&self, css: &str) -> Element {
-        match self
-            .client
-            .wait()
-            .at_most(STEP)
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(element) => element,
-            Err(e) => {
-                let url = self
-                    .client
-                    .current_url()
-                    .await
-                    .map(|u| u.to_string())
-                    .unwrap_or_default();
-                let page = self.client.source().await.unwrap_or_default();
-                panic!("no {css} at {url} ({e}); page:\n{}", excerpt(&page));
+        let deadline = Instant::now() + STEP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let error = match self
+                .client
+                .wait()
+                .at_most(left)
+                .for_element(Locator::Css(css))
+                .await
+            {
+                Ok(element) => return element,
+                Err(e) => e,
+            };
+            if aborted_by_navigation(&error) && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
             }
+            let url = self
+                .client
+                .current_url()
+                .await
+                .map(|u| u.to_string())
+                .unwrap_or_default();
+            let page = self.client.source().await.unwrap_or_default();
+            panic!("no {css} at {url} ({error}); page:\n{}", excerpt(&page));
         }
     }
 
@@ -192,6 +202,12 @@ impl Browser {
     async fn close(self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.client.close()).await;
     }
+}
+
+/// Chromedriver's answer when the page navigated away during a command (an `unknown error` whose
+/// message says so): the command may simply be repeated on the new page.
+fn aborted_by_navigation(error: &fantoccini::error::CmdError) -> bool {
+    matches!(error, fantoccini::error::CmdError::Standard(e) if e.message.contains("aborted by navigation"))
 }
 
 fn excerpt(page: &str) -> String {
