@@ -1,0 +1,75 @@
+//! id_token verification side by side (docs/benchmarks.md, "Side by side
+//! with the peers"): one criterion group per algorithm, the same Authing-shaped
+//! token for every contestant, each prepared once.
+//!
+//! - `floor`: aws-lc-rs signature check, key parsed once (HMAC key prepared once);
+//! - `authing_oidc`: `IdTokenVerifier::verify`, every check, warm JWKS cache;
+//! - `jsonwebtoken`, `openidconnect`, `jwt_simple`: the peers, with `nonce` and
+//!   `at_hash` checked by the row where the crate leaves them to the application.
+//!
+//! `cargo run -p authing-oidc-peers --bin ratios` prints the table with the
+//! ratios to the floor from criterion's estimates.
+
+use std::hint::black_box;
+
+use authing_oidc::id_token::VerifyOptions;
+use authing_oidc::{AccessToken, IdToken, Nonce};
+use authing_oidc_peers::agreement::check_agreement;
+use authing_oidc_peers::contestants::{Floor, JsonWebToken, JwtSimple, OpenIdConnect};
+use authing_oidc_peers::{ACCESS_TOKEN, Alg, Fixture, NONCE};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fx = rt.block_on(Fixture::new()).expect("fixture");
+    // Every contestant accepts the token and refuses wrong ones before anything is timed.
+    rt.block_on(check_agreement(&fx));
+    let issuer = fx.issuer.clone();
+    let nonce = Nonce::new(NONCE);
+    let access_token = AccessToken::new(ACCESS_TOKEN);
+    let opts = VerifyOptions::new().nonce(&nonce).access_token(&access_token);
+
+    for alg in Alg::ALL {
+        let token = fx.token(alg);
+        let floor = Floor::new(&fx.keys, alg, token);
+        let client = fx.client(alg).expect("client");
+        let verifier = client.id_token_verifier();
+        let id_token = IdToken::new(token);
+        let jsonwebtoken = JsonWebToken::new(&fx.jwks, alg, &issuer).expect("jsonwebtoken");
+        let openidconnect = OpenIdConnect::new(&fx.jwks, alg, &issuer).expect("openidconnect");
+        let jwt_simple = JwtSimple::new(&fx.keys, alg, &issuer).expect("jwt-simple");
+
+        // This client's key cache is warmed here (one JWKS request at most).
+        assert!(floor.verify());
+        rt.block_on(verifier.verify(&id_token, &opts))
+            .expect("authing-oidc accepts");
+        jsonwebtoken.verify(token).expect("jsonwebtoken accepts");
+        openidconnect.verify(token).expect("openidconnect accepts");
+        jwt_simple.verify(token).expect("jwt-simple accepts");
+        let hits = fx.server.hits();
+
+        let mut g = c.benchmark_group(alg.name());
+        g.bench_function("floor", |b| b.iter(|| assert!(black_box(&floor).verify())));
+        g.bench_function("authing_oidc", |b| {
+            b.to_async(&rt)
+                .iter(|| async { verifier.verify(black_box(&id_token), &opts).await.unwrap() })
+        });
+        g.bench_function("jsonwebtoken", |b| {
+            b.iter(|| jsonwebtoken.verify(black_box(token)).unwrap())
+        });
+        g.bench_function("openidconnect", |b| {
+            b.iter(|| openidconnect.verify(black_box(token)).unwrap())
+        });
+        g.bench_function("jwt_simple", |b| {
+            b.iter(|| jwt_simple.verify(black_box(token)).unwrap())
+        });
+        g.finish();
+        assert_eq!(fx.server.hits(), hits, "authing-oidc ran on a warm key cache");
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
