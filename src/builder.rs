@@ -238,6 +238,17 @@ impl AuthenticationClientBuilder {
         self.finish(Provider::Discovered(Box::new(metadata)), http)
     }
 
+    /// [`discover`](Self::discover) with metadata that did not come over the
+    /// wire (the fuzz targets).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn discovered(
+        self,
+        metadata: crate::discovery::ProviderMetadata,
+    ) -> Result<AuthenticationClient> {
+        let http = self.http()?;
+        self.finish(Provider::Discovered(Box::new(metadata)), http)
+    }
+
     fn http(&self) -> Result<Http> {
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let client = match &self.http_client {

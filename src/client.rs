@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -399,9 +400,8 @@ impl AuthenticationClient {
                 url,
                 Some(access_token.expose_secret()),
             )
-            .await?
-            .error_for_status(Body::Sensitive)?;
-        reply.json(Body::Sensitive)
+            .await?;
+        sensitive_json_from(reply)
     }
 
     /// Gets new tokens with a refresh token (`get_new_access_token_by_refresh_token`).
@@ -423,9 +423,8 @@ impl AuthenticationClient {
         let reply = self
             .http()
             .post_form("introspect_token", url, &form, authorization)
-            .await?
-            .error_for_status(Body::Sensitive)?;
-        reply.json(Body::Sensitive)
+            .await?;
+        sensitive_json_from(reply)
     }
 
     /// Authing's online check of an id_token or access token (`validate_token`).
@@ -442,27 +441,7 @@ impl AuthenticationClient {
         };
         url.query_pairs_mut().append_pair(name, value);
         let reply = self.http().get("validate_token", url, None).await?;
-        // A `{code, message}` body means invalid whatever the status.
-        if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&reply.body)
-            && let Some(code) = map.get("code").filter(|c| !c.is_null())
-        {
-            let code = match code {
-                Value::String(s) => reply.provider_text(s),
-                other => reply.provider_text(&other.to_string()),
-            };
-            let message = map.get("message").and_then(Value::as_str).unwrap_or_default();
-            let message = reply.provider_text(message);
-            return Ok(ValidateTokenResult::Invalid { code, message });
-        }
-        let reply = reply.error_for_status(Body::Sensitive)?;
-        let claims: Map<String, Value> = reply.json(Body::Sensitive)?;
-        if !claims.get("sub").is_some_and(Value::is_string) {
-            return Err(Error::InvalidResponse {
-                endpoint: reply.endpoint,
-                reason: "validate_token answered neither claims with sub nor {code, message}".to_owned(),
-            });
-        }
-        Ok(ValidateTokenResult::Valid(claims))
+        validate_token_result_from(reply)
     }
 
     /// Revokes an access or refresh token (`revoke_token`, RFC 7009). Any 2xx
@@ -580,6 +559,46 @@ impl AuthenticationClient {
     ) -> Result<CodeChallenge> {
         pkce::code_challenge(code_verifier, method)
     }
+}
+
+/// A token endpoint's answer (RFC 6749 §5.1, §5.2) as a [`TokenSet`]: the
+/// status check of `token_reply`, then `token_set_of`, as `token_request`
+/// runs them (for the fuzz targets, which have no request).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn token_set_from(reply: Reply) -> Result<TokenSet> {
+    token_set_of(&reply.error_for_status(Body::Sensitive)?)
+}
+
+/// A userinfo or introspection answer: JSON that may hold tokens or personal
+/// data, so never quoted in an error.
+pub(crate) fn sensitive_json_from<T: DeserializeOwned>(reply: Reply) -> Result<T> {
+    reply.error_for_status(Body::Sensitive)?.json(Body::Sensitive)
+}
+
+/// Authing's `validate_token` answer: the token's claims, or `{code, message}`
+/// (with any status) for an invalid token.
+pub(crate) fn validate_token_result_from(reply: Reply) -> Result<ValidateTokenResult> {
+    // A `{code, message}` body means invalid whatever the status.
+    if let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(&reply.body)
+        && let Some(code) = map.get("code").filter(|c| !c.is_null())
+    {
+        let code = match code {
+            Value::String(s) => reply.provider_text(s),
+            other => reply.provider_text(&other.to_string()),
+        };
+        let message = map.get("message").and_then(Value::as_str).unwrap_or_default();
+        let message = reply.provider_text(message);
+        return Ok(ValidateTokenResult::Invalid { code, message });
+    }
+    let reply = reply.error_for_status(Body::Sensitive)?;
+    let claims: Map<String, Value> = reply.json(Body::Sensitive)?;
+    if !claims.get("sub").is_some_and(Value::is_string) {
+        return Err(Error::InvalidResponse {
+            endpoint: reply.endpoint,
+            reason: "validate_token answered neither claims with sub nor {code, message}".to_owned(),
+        });
+    }
+    Ok(ValidateTokenResult::Valid(claims))
 }
 
 /// `base` + an absolute path.

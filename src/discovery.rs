@@ -6,7 +6,7 @@ use url::Url;
 
 use crate::config::provider_url;
 use crate::error::{Error, Result};
-use crate::http::{Body, Http};
+use crate::http::{Body, Http, Reply};
 
 /// A provider's metadata (OpenID Connect Discovery 1.0 §3), as fetched from
 /// `{issuer}/.well-known/openid-configuration`.
@@ -68,10 +68,13 @@ pub(crate) fn discovery_url(issuer: &str, insecure_http: bool) -> Result<Url> {
 /// exactly (Discovery §4.3), and every endpoint must be https (or loopback).
 pub(crate) async fn fetch(http: &Http, issuer: &str, insecure_http: bool) -> Result<ProviderMetadata> {
     let url = discovery_url(issuer, insecure_http)?;
-    let reply = http
-        .get("discovery", url, None)
-        .await?
-        .error_for_status(Body::Quotable)?;
+    let reply = http.get("discovery", url, None).await?;
+    metadata_from(reply, issuer, insecure_http)
+}
+
+/// The checks of [`fetch`] on the answer it got.
+pub(crate) fn metadata_from(reply: Reply, issuer: &str, insecure_http: bool) -> Result<ProviderMetadata> {
+    let reply = reply.error_for_status(Body::Quotable)?;
     let metadata: ProviderMetadata = reply.json(Body::Quotable)?;
     if metadata.issuer != issuer {
         return Err(Error::InvalidResponse {

@@ -278,6 +278,30 @@ impl Form {
 }
 
 impl Reply {
+    /// A reply that did not come over the wire: the fuzz targets hand the
+    /// parsers their bytes this way (`crate::fuzzing`).
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn from_parts(
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Vec<u8>,
+        secrets: Vec<String>,
+    ) -> Reply {
+        Reply {
+            status,
+            headers,
+            body,
+            endpoint: "https://fuzz.example/endpoint".to_owned(),
+            secrets: {
+                let mut r = Redactions::default();
+                for s in &secrets {
+                    r.value(s);
+                }
+                r
+            },
+        }
+    }
+
     /// Turns a non-2xx answer into an [`Error::Op`].
     pub(crate) fn error_for_status(self, body: Body) -> Result<Reply> {
         if self.status.is_success() {

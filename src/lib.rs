@@ -89,6 +89,9 @@ pub mod config;
 pub mod discovery;
 pub mod error;
 pub mod flow;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod http;
 pub mod id_token;
 pub mod introspection;

@@ -164,7 +164,7 @@ impl PendingCallback {
     }
 
     /// Every check that needs no request, in the order of docs/protocol.md §3; the code.
-    fn check_callback(&self, callback: &CallbackParams) -> Result<AuthorizationCode> {
+    pub(crate) fn check_callback(&self, callback: &CallbackParams) -> Result<AuthorizationCode> {
         self.check_binding(callback)?;
         if let Some(error) = callback.get("error") {
             return Err(Error::Authorization(AuthorizationError {
