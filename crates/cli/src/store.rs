@@ -177,12 +177,22 @@ fn read_envelope<T: DeserializeOwned>(
     format: &str,
     client: &AuthenticationClient,
 ) -> Result<T, CliError> {
-    let shown = path.display();
+    let shown = path.display().to_string();
     let text =
         std::fs::read_to_string(path).map_err(|e| CliError::file(format!("cannot read {shown}: {e}")))?;
+    parse_envelope(&text, &shown, format, client)
+}
+
+/// A pending-login or session file's text, `shown` naming the file in errors.
+pub(crate) fn parse_envelope<T: DeserializeOwned>(
+    text: &str,
+    shown: &str,
+    format: &str,
+    client: &AuthenticationClient,
+) -> Result<T, CliError> {
     // serde_json's messages can quote values, and the file holds secrets: report
     // only where and what kind of problem.
-    let value: Value = serde_json::from_str(&text).map_err(|e| {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
         CliError::file(format!(
             "{shown} is not JSON ({:?} error at line {}, column {})",
             e.classify(),
