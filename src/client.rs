@@ -607,7 +607,8 @@ fn token_set_of(reply: &Reply) -> Result<TokenSet> {
     let raw: RawTokenResponse = reply.json(Body::Sensitive)?;
     TokenSet::from_raw(raw).map_err(|reason| Error::InvalidResponse {
         endpoint: reply.endpoint.clone(),
-        reason,
+        // The reason quotes the provider (its token_type), which may echo what we sent.
+        reason: reply.provider_text(&reason),
     })
 }
 
