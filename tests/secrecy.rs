@@ -28,7 +28,8 @@ const CANARIES: [&str; 9] = [
     "CANARY-new-refresh-token",
 ];
 
-/// Everything the SDK (and reqwest, hyper below it) logs, at every level.
+/// Everything the SDK and the crates below it log, at every level, through
+/// either facade: `tracing` (the SDK, hyper) and `log` (reqwest).
 fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
     static BUF: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     BUF.get_or_init(|| {
@@ -40,9 +41,35 @@ fn log_buffer() -> Arc<Mutex<Vec<u8>>> {
             .with_writer(move || Writer(b.clone()))
             .finish();
         tracing::subscriber::set_global_default(subscriber).unwrap();
+        log::set_logger(Box::leak(Box::new(LogRecords(buf.clone())))).unwrap();
+        log::set_max_level(log::LevelFilter::Trace);
         buf
     })
     .clone()
+}
+
+/// A `log` logger that writes every record into the same buffer.
+struct LogRecords(Arc<Mutex<Vec<u8>>>);
+impl log::Log for LogRecords {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        let line = format!("{} {} {}\n", record.level(), record.target(), record.args());
+        self.0.lock().unwrap().extend_from_slice(line.as_bytes());
+    }
+    fn flush(&self) {}
+}
+
+/// What was logged so far, checked to hold reqwest's own `log` records, so a
+/// clean log is evidence and not a capture that saw nothing.
+fn captured_logs(buf: &Mutex<Vec<u8>>) -> String {
+    let text = String::from_utf8_lossy(&buf.lock().unwrap()).into_owned();
+    assert!(
+        text.contains("reqwest::connect starting new connection"),
+        "reqwest's log records are not captured: {text}"
+    );
+    text
 }
 
 struct Writer(Arc<Mutex<Vec<u8>>>);
@@ -160,7 +187,7 @@ async fn error_paths_never_show_a_secret() {
         .map(|r| String::from_utf8_lossy(&r.body).into_owned())
         .collect();
     assert!(sent.contains(CANARIES[2]) && sent.contains(CANARIES[4]));
-    assert_clean("logs", &String::from_utf8_lossy(&logs.lock().unwrap()));
+    assert_clean("logs", &captured_logs(&logs));
 }
 
 #[tokio::test]
@@ -197,7 +224,7 @@ async fn timeouts_and_transport_errors_never_show_a_secret() {
         "transport",
         &show(&dead.validate_token(TokenToValidate::IdToken(&it)).await),
     );
-    assert_clean("logs", &String::from_utf8_lossy(&logs.lock().unwrap()));
+    assert_clean("logs", &captured_logs(&logs));
 }
 
 #[tokio::test]
@@ -227,7 +254,7 @@ async fn successful_results_never_show_a_secret() {
     assert!(!shown.contains(authing_oidc::ExposeSecret::expose_secret(&state)));
     let logout = c.build_logout_url(LogoutParams::expert(IdToken::new(CANARIES[3]), "https://x/"));
     assert!(logout.is_ok());
-    assert_clean("logs", &String::from_utf8_lossy(&logs.lock().unwrap()));
+    assert_clean("logs", &captured_logs(&logs));
 }
 
 #[test]
