@@ -177,8 +177,7 @@ async fn oversized_body_is_refused() {
         matches!(e, Error::ResponseTooLarge { limit: 1048576, .. }),
         "{e:?}"
     );
-    // A lower cap is honoured, also for bodies sent without Content-Length... and a
-    // body under the cap passes.
+    // The same body under a raised cap passes.
     let small = AuthenticationClient::builder()
         .app_id("app")
         .secret("secret")
@@ -194,6 +193,85 @@ async fn oversized_body_is_refused() {
             .sub,
         "u"
     );
+}
+
+/// A server on 127.0.0.1 that answers every connection with `head` and then
+/// `body` as written (no framing added), keeping the connection open.
+async fn raw_server(head: String, body: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let (head, body) = (head.clone(), body.clone());
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(&body).await;
+                // Hold the connection: the client decides when it has had enough.
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn capped_client(url: String) -> AuthenticationClient {
+    AuthenticationClient::builder()
+        .app_id("app")
+        .secret("secret")
+        .app_host(url)
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap()
+}
+
+/// A chunked body carries no Content-Length: only counting the bytes as they
+/// arrive can stop it. The body is valid JSON, so without the count it would
+/// be accepted.
+#[tokio::test]
+async fn a_chunked_body_over_the_cap_is_refused_while_it_is_read() {
+    let json = format!("{{\"sub\":\"u\",\"pad\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let mut body = Vec::new();
+    for chunk in json.as_bytes().chunks(64 * 1024) {
+        body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        body.extend_from_slice(chunk);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+    let url = raw_server(head.to_owned(), body).await;
+    let e = capped_client(url)
+        .get_user_info_by_access_token(&AccessToken::new("t"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::ResponseTooLarge { limit: 1048576, .. }),
+        "{e:?}"
+    );
+}
+
+/// A declared Content-Length over the cap is refused at once, before a byte
+/// of the body is read: this server announces 16 MiB and sends nothing, so a
+/// client that waited for the body would only time out.
+#[tokio::test]
+async fn a_declared_length_over_the_cap_is_refused_before_reading() {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        16 * 1024 * 1024
+    );
+    let url = raw_server(head, Vec::new()).await;
+    let started = Instant::now();
+    let e = capped_client(url)
+        .get_user_info_by_access_token(&AccessToken::new("t"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::ResponseTooLarge { limit: 1048576, .. }),
+        "{e:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
 }
 
 #[tokio::test]
