@@ -209,3 +209,41 @@ async fn login_needs_a_loopback_redirect_uri() {
     .args(["login", "--response-mode", "fragment"]);
     assert_eq!(run(cmd).await.err(2), "usage");
 }
+
+/// The listening sockets on `port`, from the kernel's tables: (table, local
+/// address in its hex form). Linux only.
+#[cfg(target_os = "linux")]
+fn listeners_on(port: u16) -> Vec<(&'static str, String)> {
+    let mut found = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state)) = (fields.get(1), fields.get(3)) else {
+                continue;
+            };
+            let Some((addr, hex_port)) = local.rsplit_once(':') else {
+                continue;
+            };
+            // 0A is TCP_LISTEN.
+            if *state == "0A" && u16::from_str_radix(hex_port, 16) == Ok(port) {
+                found.push((table, addr.to_owned()));
+            }
+        }
+    }
+    found
+}
+
+/// While `login` waits, the only socket listening on the redirect URI's port
+/// is bound to 127.0.0.1: not 0.0.0.0, not an IPv6 wildcard.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_listens_on_127_0_0_1_only() {
+    let env = Env::start().await;
+    let port = free_port();
+    let p = start_login(&env, port, &[]).await;
+    // 127.0.0.1 in the table's byte order on little-endian hosts.
+    let loopback = if cfg!(target_endian = "little") { "0100007F" } else { "7F000001" };
+    assert_eq!(listeners_on(port), vec![("/proc/net/tcp", loopback.to_owned())]);
+    drop(p);
+}
