@@ -131,6 +131,69 @@ mod tests {
         assert_eq!(t.expose_secret(), "canary-access-token");
     }
 
+    /// Every `.rs` file under `src/`, with its path relative to `src/`.
+    fn sources() -> Vec<(String, String)> {
+        fn walk(dir: &std::path::Path, root: &std::path::Path, out: &mut Vec<(String, String)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, root, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let name = path.strip_prefix(root).unwrap().display().to_string();
+                    out.push((name, std::fs::read_to_string(&path).unwrap()));
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut out = Vec::new();
+        walk(&root, &root, &mut out);
+        assert!(out.len() > 10, "the sources were found");
+        out
+    }
+
+    /// "Constant time" is a property of the primitive, not of timing runs:
+    /// `subtle` is used in this one helper only, no exposed secret is compared
+    /// with `==`, and a file whose comments promise a constant-time comparison
+    /// makes one (through this helper, or aws-lc's `hmac::verify`).
+    #[test]
+    fn secret_comparisons_go_through_the_constant_time_primitive() {
+        let sources = sources();
+        // Split so that this test's own lines do not match.
+        let exposed = concat!("expose_secret", "()");
+        let mut wrong = Vec::new();
+        for (name, text) in &sources {
+            let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+            for line in code {
+                if line.contains(exposed) && (line.contains("==") || line.contains("!=")) {
+                    wrong.push(format!("{name}: `==` on an exposed secret: {line}"));
+                }
+                if name != "secret.rs" && (line.contains("subtle") || line.contains("ConstantTimeEq")) {
+                    wrong.push(format!("{name}: a second constant-time helper: {line}"));
+                }
+            }
+            let promises = text.lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with("//") && (l.contains("constant time") || l.contains("constant-time"))
+            });
+            // A module's doc may summarise what its sibling files do.
+            let dir = |n: &str| n.rsplit_once('/').map(|(d, _)| d.to_owned()).unwrap_or_default();
+            let compares = sources.iter().filter(|(n, _)| dir(n) == dir(name)).any(|(_, t)| {
+                ["ct_eq(", "ct_eq_str(", "hmac::verify("]
+                    .iter()
+                    .any(|call| t.contains(call))
+            });
+            if promises && !compares {
+                wrong.push(format!(
+                    "{name} promises a constant-time comparison and makes none"
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+        // The helper itself is subtle's comparison.
+        let helper = include_str!("secret.rs");
+        assert!(helper.contains("bool::from(a.as_bytes().ct_eq(b.as_bytes()))"));
+    }
+
     #[test]
     fn constant_time_equality() {
         let s = State::new("abc");

@@ -243,7 +243,11 @@ async fn login_listens_on_127_0_0_1_only() {
     let port = free_port();
     let p = start_login(&env, port, &[]).await;
     // 127.0.0.1 in the table's byte order on little-endian hosts.
-    let loopback = if cfg!(target_endian = "little") { "0100007F" } else { "7F000001" };
+    let loopback = if cfg!(target_endian = "little") {
+        "0100007F"
+    } else {
+        "7F000001"
+    };
     assert_eq!(listeners_on(port), vec![("/proc/net/tcp", loopback.to_owned())]);
     drop(p);
 }
