@@ -344,6 +344,10 @@ async fn the_dev_provider_command_serves_until_sigterm() {
     assert_eq!(described["issuer"], format!("{app_host}/oidc"));
     let dev_app = &described["clients"][0];
     assert_eq!(dev_app["app_id"], DEV_APP);
+    assert_eq!(described["users"][0]["login"], "alice");
+    assert_eq!(described["users"][0]["password"], "alice-password");
+    assert_eq!(described["m2m"][0]["access_key"], "dev-m2m-access-key");
+    assert_eq!(described["m2m"][0]["access_secret"], "dev-m2m-access-secret");
 
     // Configure from the description, by discovery this time.
     let mut cmd = bare();

@@ -9,7 +9,13 @@ use crate::config::{ClientAuthMethod, DevProviderConfig, IdTokenAlg};
 use crate::provider::Provider;
 use crate::{DevProvider, Error};
 
-/// `{"issuer", "app_host", "clients": [...]}`: everything a client needs to log in.
+/// `{"issuer", "app_host", "clients": [...], "users": [...], "m2m": [...]}`: everything a
+/// client needs to log in.
+///
+/// The secrets, passwords and access secrets in it are the provider's well-known development
+/// values (see [`DevProviderConfig`]), printed on purpose so a fresh machine can log in; they
+/// are no secrets of the SDK and must never be reused for a real provider. Members may be
+/// added; the existing ones keep their names and shapes.
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct ProviderDescription {
@@ -19,6 +25,32 @@ pub struct ProviderDescription {
     pub app_host: String,
     /// One entry per registered client.
     pub clients: Vec<ClientDescription>,
+    /// One entry per user the login page accepts.
+    pub users: Vec<UserDescription>,
+    /// One entry per machine-to-machine access key pair the `client_credentials` grant
+    /// accepts.
+    pub m2m: Vec<M2mDescription>,
+}
+
+/// A user in a [`ProviderDescription`]: what to type in the login form.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct UserDescription {
+    /// The login name (the form's `username`).
+    pub login: String,
+    /// The password. A development password, printed on purpose.
+    pub password: String,
+}
+
+/// A machine-to-machine access key pair in a [`ProviderDescription`]: sent as `client_id`
+/// and `client_secret` of a `client_credentials` token request.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct M2mDescription {
+    /// The access key.
+    pub access_key: String,
+    /// The access secret. A development secret, printed on purpose.
+    pub access_secret: String,
 }
 
 /// One client in a [`ProviderDescription`].
@@ -54,6 +86,24 @@ impl ProviderDescription {
                     id_token_signed_response_alg: c.id_token_signed_response_alg,
                 })
                 .collect(),
+            users: provider
+                .config
+                .users
+                .iter()
+                .map(|u| UserDescription {
+                    login: u.username.clone(),
+                    password: u.password.clone(),
+                })
+                .collect(),
+            m2m: provider
+                .config
+                .m2m_credentials
+                .iter()
+                .map(|m| M2mDescription {
+                    access_key: m.access_key.clone(),
+                    access_secret: m.access_secret.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -67,6 +117,28 @@ impl ProviderDescription {
 
 /// Starts a provider, prints its [`ProviderDescription`] as one line on stdout once it
 /// listens, and serves until SIGINT or SIGTERM; then shuts down gracefully and returns `Ok`.
+///
+/// This is the body of `authing-oidc dev-provider`. Embedded in your own binary, it gives
+/// the same contract: a parent process (a test harness, a script) reads the first stdout
+/// line, which is only written once the port accepts connections, takes `issuer`,
+/// `app_host`, `clients`, `users` and `m2m` from it, and stops the provider with SIGTERM.
+/// Nothing else is written to stdout; logs go through `tracing`. It returns after the signal,
+/// once in-flight requests have finished (up to 5 s). To control the provider from the same
+/// process instead, use [`DevProvider::start`] and [`RunningDevProvider::shutdown`](crate::RunningDevProvider::shutdown).
+///
+/// ```no_run
+/// use authing_oidc_dev_provider::{DevProviderConfig, serve_until_signal};
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), authing_oidc_dev_provider::Error> {
+///     let mut config = DevProviderConfig::default();
+///     config.port = 8080; // 0 picks a free port; the JSON line says which
+///     // Prints e.g. {"issuer":"http://127.0.0.1:8080/oidc","app_host":"http://127.0.0.1:8080",
+///     // "clients":[…],"users":[{"login":"alice","password":"alice-password"}],
+///     // "m2m":[{"access_key":"dev-m2m-access-key","access_secret":"dev-m2m-access-secret"}]}
+///     serve_until_signal(config).await
+/// }
+/// ```
 ///
 /// # Errors
 ///
@@ -127,5 +199,42 @@ mod tests {
         assert_eq!(line["issuer"], format!("{app_host}/oidc"));
         assert_eq!(line["clients"].as_array().unwrap().len(), 3);
         assert_eq!(line["clients"][0]["secret"], "dev-app-secret");
+        assert_eq!(
+            line["users"],
+            serde_json::json!([{"login": "alice", "password": "alice-password"}])
+        );
+        assert_eq!(
+            line["m2m"],
+            serde_json::json!([{
+                "access_key": "dev-m2m-access-key",
+                "access_secret": "dev-m2m-access-secret"
+            }])
+        );
+    }
+
+    #[tokio::test]
+    async fn the_line_carries_the_configured_users_and_m2m_pairs() {
+        let config = DevProviderConfig {
+            users: vec![
+                crate::DevUser::new("bob", "bob pw&1", "Bob", "bob@example.com"),
+                crate::DevUser::new("carol", "c", "Carol", "carol@example.com"),
+            ],
+            m2m_credentials: vec![crate::M2mCredential::new("AK-1", "SK/=+ 1")],
+            ..DevProviderConfig::default()
+        };
+        let mut out = Vec::new();
+        serve_until(config, &mut out, async { Ok(()) }).await.unwrap();
+        let line: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            line["users"],
+            serde_json::json!([
+                {"login": "bob", "password": "bob pw&1"},
+                {"login": "carol", "password": "c"}
+            ])
+        );
+        assert_eq!(
+            line["m2m"],
+            serde_json::json!([{"access_key": "AK-1", "access_secret": "SK/=+ 1"}])
+        );
     }
 }

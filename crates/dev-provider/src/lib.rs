@@ -26,6 +26,21 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Development credentials
+//!
+//! [`DevProviderConfig::default`] registers these; the JSON line `authing-oidc dev-provider`
+//! prints ([`ProviderDescription`]) names them too (`clients`, `users`, `m2m`). They are
+//! public, well-known values of a test tool, not secrets of the SDK: never reuse them for a
+//! real provider.
+//!
+//! | what | value |
+//! |---|---|
+//! | user (login form `username` / `password`) | `alice` / `alice-password` |
+//! | machine-to-machine pair (`client_id` / `client_secret` of `client_credentials`) | `dev-m2m-access-key` / `dev-m2m-access-secret` |
+//! | client `dev-app` (`client_secret_post`, RS256) | secret `dev-app-secret` |
+//! | client `dev-app-basic` (`client_secret_basic`, HS256) | secret `s3cr3t with spaces&+/=%` |
+//! | client `dev-app-public` (`none`, PKCE required) | no secret |
+//!
 //! # Endpoints (relative to `app_host` = `http://127.0.0.1:PORT`; issuer `{app_host}/oidc`)
 //!
 //! | path | what |
@@ -84,7 +99,9 @@ pub use config::{
     ClientAuthMethod, ClientRegistration, DEFAULT_REDIRECT_URI, DevProviderConfig, DevUser, GrantType,
     IdTokenAlg, M2mCredential,
 };
-pub use describe::{ClientDescription, ProviderDescription, serve_until_signal};
+pub use describe::{
+    ClientDescription, M2mDescription, ProviderDescription, UserDescription, serve_until_signal,
+};
 pub use error::Error;
 pub use faults::{CallbackFault, Faults, IdTokenFault, TokenResponseFault};
 pub use login::{AuthorizationResponse, cancel_without_browser, login_without_browser};

@@ -312,7 +312,11 @@ async fn description_lists_clients_and_counters_count() {
         IdTokenAlg::RS256
     );
     let keys: Vec<&String> = description.as_object().unwrap().keys().collect();
-    assert_eq!(keys, vec!["app_host", "clients", "issuer"]);
+    // The first three are parsed by tests outside this repository; new members are added
+    // beside them, never in their place.
+    assert_eq!(keys, vec!["app_host", "clients", "issuer", "m2m", "users"]);
+    assert_eq!(description["users"][0]["login"], "alice");
+    assert_eq!(description["m2m"][0]["access_key"], "dev-m2m-access-key");
 
     assert_eq!(p.request_count("/oidc/token"), 0);
     let _ = tokens_for_dev_app(&p).await;
