@@ -1,0 +1,203 @@
+//! Log users into an axum 0.8 service with [`authing_oidc`]: a login router (`/login`,
+//! `/callback` for `query` and `form_post`, `/logout`) and the [`User`] / [`MaybeUser`]
+//! extractors, with every piece of state in the service's own tower-sessions layer (so its
+//! Redis or SQL store just works).
+//!
+//! ```no_run
+//! use authing_oidc::AuthenticationClient;
+//! use authing_oidc_axum::{OidcLogin, User, session_layer};
+//! use axum::{Router, routing::get};
+//! use tower_sessions::MemoryStore;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = AuthenticationClient::builder()
+//!     .app_id("APP_ID").secret("APP_SECRET").app_host("https://example.authing.cn")
+//!     .redirect_uri("https://app.example/callback").build()?;
+//! let pages = Router::new().route("/", get(|user: User| async move { format!("Hello {}", user.subject()) }));
+//! let app = OidcLogin::new(client).install(pages).layer(session_layer(MemoryStore::default(), true));
+//! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! A browser that opens `/` without a session is sent to `/login?return_to=%2F`, from there to
+//! the provider, back to `/callback`, and finally to `/` again, signed in. An API client (no
+//! `text/html` in `Accept`) gets `401` instead.
+//!
+//! # What it guarantees
+//!
+//! - `return_to` is a same-origin relative path or is ignored: no open redirect.
+//! - The session id is rotated when a login starts and when it completes (`cycle_id`).
+//! - A callback whose `state` is not the pending login's is refused and leaves the pending login
+//!   in place, so a forged callback cannot abort a login in progress.
+//! - The callback body is capped at [`CALLBACK_BODY_LIMIT`] bytes (413 beyond).
+//! - `/logout` (POST) ends the local session even when the provider's revocation fails.
+//! - Errors become pages through one mapping, [`LoginError`], that never shows a token or secret.
+//!
+//! Cookies: build the session layer with [`session_layer`] (`HttpOnly`, `SameSite=Lax`,
+//! `Secure` when the site is served over https), or configure your own the same way.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod extract;
+mod pages;
+mod return_to;
+mod routes;
+mod session;
+
+use std::sync::Arc;
+
+use authing_oidc::{AuthenticationClient, ResponseMode};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
+
+pub use error::LoginError;
+pub use extract::{MaybeUser, User, UserRejection};
+pub use return_to::checked_return_to;
+
+/// The default login path.
+pub const DEFAULT_LOGIN_PATH: &str = "/login";
+/// The largest callback body read. A form_post response (`code`, `state`, `iss`, perhaps
+/// `session_state`) is a few hundred bytes; a larger one is answered `413` before any parsing.
+pub const CALLBACK_BODY_LIMIT: usize = 8 * 1024;
+
+/// The session cookie's name as set by [`session_layer`].
+pub const SESSION_COOKIE: &str = "authing_oidc_session";
+
+/// A tower-sessions layer configured for logins: cookie `HttpOnly`, `SameSite=Lax` (sent on
+/// top-level navigations back from the provider, not on other sites' POSTs; the form_post relay
+/// covers the provider's), `Secure` when `https` is true (pass true whenever the site is served
+/// over https), path `/`, and ending after 8 hours of inactivity.
+pub fn session_layer<S: SessionStore + Clone>(store: S, https: bool) -> SessionManagerLayer<S> {
+    SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(https)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::hours(8),
+        ))
+}
+
+/// The login routes' configuration; [`install`](Self::install) adds them to a router.
+pub struct OidcLogin {
+    shared: Shared,
+}
+
+/// What the routes and extractors share, in the request extensions.
+pub(crate) struct Shared {
+    pub(crate) client: AuthenticationClient,
+    pub(crate) login_path: String,
+    pub(crate) callback_path: String,
+    pub(crate) logout_path: String,
+    pub(crate) scope: String,
+    pub(crate) response_mode: ResponseMode,
+    pub(crate) redirect_uri: Option<String>,
+    pub(crate) post_logout_redirect_uri: Option<String>,
+    pub(crate) default_return_to: String,
+    pub(crate) after_logout: String,
+    pub(crate) live: session::LiveSessions,
+}
+
+impl OidcLogin {
+    /// Logins with `client` (its redirect URI must point at the callback path), scope
+    /// `openid profile email offline_access`, `response_mode=query`, paths `/login`, `/callback`
+    /// and `/logout`, returning to `/` by default.
+    pub fn new(client: AuthenticationClient) -> Self {
+        OidcLogin {
+            shared: Shared {
+                client,
+                login_path: DEFAULT_LOGIN_PATH.to_owned(),
+                callback_path: "/callback".to_owned(),
+                logout_path: "/logout".to_owned(),
+                scope: "openid profile email offline_access".to_owned(),
+                response_mode: ResponseMode::Query,
+                redirect_uri: None,
+                post_logout_redirect_uri: None,
+                default_return_to: "/".to_owned(),
+                after_logout: "/".to_owned(),
+                live: session::LiveSessions::default(),
+            },
+        }
+    }
+
+    /// The scope asked for, sent as given.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.shared.scope = scope.into();
+        self
+    }
+
+    /// `query` (default) or `form_post`.
+    pub fn response_mode(mut self, mode: ResponseMode) -> Self {
+        self.shared.response_mode = mode;
+        self
+    }
+
+    /// The redirect URI sent, when not the client's configured one.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.shared.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// Where the provider sends the browser after logout (must be registered there). Without
+    /// it, `/logout` ends the local session and the provider's is left alone.
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.shared.post_logout_redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The login path (default `/login`).
+    pub fn login_path(mut self, path: impl Into<String>) -> Self {
+        self.shared.login_path = path.into();
+        self
+    }
+
+    /// The callback path (default `/callback`); the redirect URI's path.
+    pub fn callback_path(mut self, path: impl Into<String>) -> Self {
+        self.shared.callback_path = path.into();
+        self
+    }
+
+    /// The logout path (default `/logout`, POST).
+    pub fn logout_path(mut self, path: impl Into<String>) -> Self {
+        self.shared.logout_path = path.into();
+        self
+    }
+
+    /// Where a login without a usable `return_to` ends, and where `/logout` ends without a
+    /// provider logout (default `/`). Same-origin relative paths only, like `return_to`.
+    pub fn default_return_to(mut self, path: &str) -> Self {
+        if let Some(path) = checked_return_to(path) {
+            self.shared.default_return_to = path.to_owned();
+            self.shared.after_logout = path.to_owned();
+        }
+        self
+    }
+
+    /// Adds the login routes to `app` and makes [`User`] / [`MaybeUser`] work on all of its
+    /// routes. Wrap the result in a tower-sessions layer (see [`session_layer`]).
+    ///
+    /// # Panics
+    ///
+    /// As [`Router::route`]: when a configured path does not start with `/` or clashes with a
+    /// route of `app`. Both are fixed in code, never by a request.
+    pub fn install<S: Clone + Send + Sync + 'static>(self, app: Router<S>) -> Router<S> {
+        let shared = Arc::new(self.shared);
+        let routes = Router::new()
+            .route(&shared.login_path, get(routes::login))
+            .route(
+                &shared.callback_path,
+                get(routes::callback_query)
+                    .post(routes::callback_form_post)
+                    .layer(DefaultBodyLimit::max(CALLBACK_BODY_LIMIT)),
+            )
+            .route(&shared.logout_path, post(routes::logout));
+        app.merge(routes).layer(Extension(shared))
+    }
+}
