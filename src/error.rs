@@ -96,6 +96,12 @@ pub enum Error {
     #[error("id_token rejected: {0}")]
     IdToken(#[from] IdTokenError),
 
+    /// A JWT access token failed verification
+    /// ([`AccessTokenVerifier`](crate::access_token::AccessTokenVerifier));
+    /// the reason is the JWT core's, as for id_tokens.
+    #[error("access token rejected: {0}")]
+    AccessToken(IdTokenError),
+
     /// Userinfo's `sub` differs from the id_token's (OIDC Core §5.3.2).
     #[error("userinfo sub does not match the id_token's sub")]
     SubMismatch,

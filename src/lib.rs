@@ -80,6 +80,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access_token;
 pub mod authorize;
 mod builder;
 pub mod callback;

@@ -28,10 +28,6 @@ pub(crate) enum AudienceRule<'a> {
         trusted: &'a [String],
     },
     /// RFC 9068 §4: at least one audience is among these.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "for the RFC 9068 access-token verifier")
-    )]
     AnyOf(&'a [String]),
 }
 
@@ -42,10 +38,6 @@ pub(crate) enum AzpRule<'a> {
     /// holds several audiences.
     Client(&'a str),
     /// Not checked.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "for the RFC 9068 access-token verifier")
-    )]
     Ignore,
 }
 

@@ -44,10 +44,6 @@ pub(crate) enum TypRule {
     /// Any value, or none, except these (the explicit types of other JWT kinds).
     Forbid(&'static [&'static str]),
     /// One of these values; absent is accepted only when `optional`.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "for the RFC 9068 access-token verifier")
-    )]
     Require {
         values: &'static [&'static str],
         optional: bool,

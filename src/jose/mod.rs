@@ -136,6 +136,61 @@ pub(crate) fn decode_payload(payload: &str) -> std::result::Result<Vec<u8>, IdTo
         .map_err(|_| IdTokenError::Malformed("the payload is not base64url".into()))
 }
 
+/// Parses a payload that is a JSON object with no member repeated (RFC 7519
+/// §4; see [`once`]) into `T`. The error names a missing claim but never
+/// quotes a value.
+pub(crate) fn parse_object<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+) -> std::result::Result<T, IdTokenError> {
+    serde_json::from_slice::<UniqueMembers>(bytes).map_err(|_| {
+        IdTokenError::Malformed(format!(
+            "the {what} is not a JSON object without repeated members"
+        ))
+    })?;
+    serde_json::from_slice(bytes).map_err(|e| {
+        let msg = e.to_string();
+        // "missing field `x`" names a claim, never a value; other messages can quote one.
+        match msg
+            .split(" at line")
+            .next()
+            .filter(|m| m.starts_with("missing field"))
+        {
+            Some(missing) => IdTokenError::Malformed(format!("the {what}'s claims: {missing}")),
+            None => IdTokenError::Malformed(format!("the {what}'s claims have the wrong types")),
+        }
+    })
+}
+
+/// A JSON object whose member names are all distinct (values unread).
+struct UniqueMembers;
+
+impl<'de> Deserialize<'de> for UniqueMembers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = UniqueMembers;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<UniqueMembers, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+                    map.next_value::<de::IgnoredAny>()?;
+                    if !seen.insert(name) {
+                        return Err(de::Error::custom("repeated member"));
+                    }
+                }
+                Ok(UniqueMembers)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// Stores a member's value, refusing a second one of the same name (RFC 7519
 /// §4 lets a parser reject duplicates; RFC 8725 §3.2: taking "the last one"
 /// invites confusion between parsers).

@@ -1,0 +1,176 @@
+//! RFC 9068 access-token verification on the JWT core, against an in-process
+//! JWKS server on 127.0.0.1.
+
+#[path = "support/keys.rs"]
+mod keys;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use authing_oidc::access_token::{AccessTokenClaims, TypPolicy};
+use authing_oidc::clock::{Clock as _, ManualClock};
+use authing_oidc::{AccessToken, AuthenticationClient, Error, IdTokenError};
+use keys::{JwksServer, Signer, keys, rsa_jwk, sign_with_header};
+use serde_json::{Value, json};
+
+const CLIENT_ID: &str = "app-1";
+const API: &str = "https://api.example.com";
+const SECRET: &str = "client-secret-that-is-long-enough-for-hs256";
+
+struct Env {
+    server: JwksServer,
+    clock: Arc<ManualClock>,
+    client: AuthenticationClient,
+}
+
+impl Env {
+    async fn new() -> Env {
+        let server = JwksServer::start(json!({"keys": [rsa_jwk(&keys().rsa, Some("rsa-1"))]})).await;
+        let clock = Arc::new(ManualClock::new(SystemTime::now()));
+        let client = AuthenticationClient::builder()
+            .app_id(CLIENT_ID)
+            .secret(SECRET)
+            .app_host(server.app_host())
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        Env {
+            server,
+            clock,
+            client,
+        }
+    }
+
+    fn claims(&self) -> Value {
+        let now = self.clock.unix_now() as i64;
+        json!({"iss": self.server.issuer(), "sub": "user-1", "aud": API, "exp": now + 600, "iat": now,
+            "jti": "at-1", "client_id": CLIENT_ID, "scope": "openid orders:read"})
+    }
+
+    fn token(&self, typ: Option<&str>, claims: &Value) -> AccessToken {
+        let mut header = json!({"alg": "RS256", "kid": "rsa-1"});
+        if let Some(typ) = typ {
+            header["typ"] = typ.into();
+        }
+        AccessToken::new(sign_with_header(Signer::Rsa(&keys().rsa), &header, claims))
+    }
+
+    async fn verify(&self, policy: TypPolicy, token: &AccessToken) -> Result<AccessTokenClaims, Error> {
+        self.client
+            .access_token_verifier([API])
+            .typ_policy(policy)
+            .verify(token)
+            .await
+    }
+}
+
+fn reason(result: Result<AccessTokenClaims, Error>) -> IdTokenError {
+    match result {
+        Err(Error::AccessToken(e)) => e,
+        other => panic!("expected an access-token rejection, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn strict_requires_at_jwt_and_authing_accepts_jwt() {
+    let env = Env::new().await;
+    let claims = env.claims();
+    let at = env
+        .verify(TypPolicy::Strict, &env.token(Some("application/at+jwt"), &claims))
+        .await
+        .unwrap();
+    assert!(at.has_scope("orders:read") && !at.has_scope("orders:write"));
+    assert_eq!(at.client_id.as_deref(), Some(CLIENT_ID));
+    for typ in [Some("JWT"), None] {
+        assert!(matches!(
+            reason(env.verify(TypPolicy::Strict, &env.token(typ, &claims)).await),
+            IdTokenError::TypeNotAllowed(_) | IdTokenError::MissingClaim("typ")
+        ));
+        env.verify(TypPolicy::Authing, &env.token(typ, &claims))
+            .await
+            .unwrap();
+    }
+    for typ in [
+        "logout+jwt",
+        "token-introspection+jwt",
+        "dpop+jwt",
+        "oauth-authz-req+jwt",
+    ] {
+        for policy in [TypPolicy::Strict, TypPolicy::Authing] {
+            assert!(matches!(
+                reason(env.verify(policy, &env.token(Some(typ), &claims)).await),
+                IdTokenError::TypeNotAllowed(_)
+            ));
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_id_token_is_not_an_access_token() {
+    let env = Env::new().await;
+    // An id_token for the same client, its aud the audience the API trusts.
+    let mut claims = env.claims();
+    claims["aud"] = CLIENT_ID.into();
+    claims["nonce"] = "n-1".into();
+    let verifier = env.client.access_token_verifier([CLIENT_ID]);
+    let err = verifier.verify(&env.token(Some("JWT"), &claims)).await;
+    assert!(matches!(reason(err), IdTokenError::TypeNotAllowed(_)));
+    let strict = verifier.typ_policy(TypPolicy::Strict);
+    assert!(matches!(
+        reason(strict.verify(&env.token(None, &claims)).await),
+        IdTokenError::MissingClaim("typ")
+    ));
+}
+
+#[tokio::test]
+async fn registered_claims_and_rfc_9068_requirements() {
+    let env = Env::new().await;
+    let with = |changes: Value| {
+        let mut c = env.claims();
+        for (k, v) in changes.as_object().unwrap() {
+            if v.is_null() {
+                c.as_object_mut().unwrap().remove(k);
+            } else {
+                c[k] = v.clone();
+            }
+        }
+        c
+    };
+    let now = env.clock.unix_now() as i64;
+    let cases = [
+        (json!({"iss": "https://evil"}), "iss"),
+        (json!({"aud": "https://other-api"}), "aud"),
+        (json!({"aud": [CLIENT_ID, "https://other-api"]}), "aud"),
+        (json!({"exp": now - 61}), "exp"),
+        (json!({"nbf": now + 61}), "nbf"),
+        (json!({"iat": now + 3600}), "iat"),
+        (json!({"iat": null}), "iat missing"),
+        (json!({"sub": null}), "sub missing"),
+        (json!({"client_id": null}), "client_id missing"),
+        (json!({"jti": null}), "jti missing"),
+    ];
+    for (changes, what) in cases {
+        let token = env.token(Some("at+jwt"), &with(changes));
+        assert!(env.verify(TypPolicy::Strict, &token).await.is_err(), "{what}");
+    }
+    // Authing's tokens may lack client_id and jti.
+    let token = env.token(Some("JWT"), &with(json!({"client_id": null, "jti": null})));
+    env.verify(TypPolicy::Authing, &token).await.unwrap();
+    // Any of several configured audiences.
+    let token = env.token(Some("at+jwt"), &with(json!({"aud": ["https://other", API]})));
+    env.verify(TypPolicy::Strict, &token).await.unwrap();
+}
+
+#[tokio::test]
+async fn hs256_with_the_client_secret_is_refused() {
+    let env = Env::new().await;
+    let token = AccessToken::new(sign_with_header(
+        Signer::Hmac(SECRET.as_bytes()),
+        &json!({"alg": "HS256", "typ": "at+jwt"}),
+        &env.claims(),
+    ));
+    assert!(matches!(
+        reason(env.verify(TypPolicy::Strict, &token).await),
+        IdTokenError::AlgorithmNotAllowed(_)
+    ));
+}
