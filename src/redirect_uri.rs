@@ -10,7 +10,6 @@
 
 use url::Url;
 
-use crate::config::is_loopback;
 use crate::error::{Error, Result};
 
 /// A validated redirect URI (`redirect_uri`, `post_logout_redirect_uri`, the
@@ -53,26 +52,9 @@ impl RedirectUri {
                 "{what} {raw:?} contains whitespace or control characters around or inside it"
             )));
         }
-        let parsed = Url::parse(raw)
-            .map_err(|e| Error::config(format!("{what} {raw:?} is not an absolute URL: {e}")))?;
-        match parsed.scheme() {
-            "https" => {}
-            "http" if insecure_http || is_loopback(&parsed) => {}
-            "http" => {
-                return Err(Error::config(format!(
-                    "{what} {raw:?} uses plain http to a non-loopback host; use https \
-                     (or opt in with insecure_allow_http)"
-                )));
-            }
-            other => {
-                return Err(Error::config(format!(
-                    "{what} {raw:?} has scheme {other:?}, expected https (or http to a loopback host)"
-                )));
-            }
-        }
-        if parsed.host().is_none() {
-            return Err(Error::config(format!("{what} {raw:?} has no host")));
-        }
+        // Absolute, http(s), https unless loopback, a host: the rules every configured URL
+        // follows (config.rs), checked in one place.
+        let parsed = crate::config::provider_url(what, raw, insecure_http)?;
         // RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component";
         // an empty one (`…#`) is a fragment too.
         if parsed.fragment().is_some() || raw.contains('#') {
