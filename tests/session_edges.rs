@@ -39,7 +39,10 @@ async fn token(State(p): State<Arc<Provider>>, Form(form): Form<Vec<(String, Str
         p.refreshed_with.lock().unwrap().push(rt.clone());
     }
     let step = p.script.lock().unwrap().pop_front();
-    p.token_request_arrived.notify_one();
+    // notify_waiters, not notify_one: it stores no permit, so the fixture's own setup request
+    // cannot wake a test that waits for a later request (a `Notified` created before the
+    // request is woken even if not yet polled).
+    p.token_request_arrived.notify_waiters();
     let Some(step) = step else {
         return (StatusCode::INTERNAL_SERVER_ERROR, "no scripted answer").into_response();
     };
