@@ -54,6 +54,15 @@ pub struct AuthenticationClientBuilder {
     max_iat_skew: Option<Duration>,
 }
 
+impl AuthenticationClient {
+    /// A builder with the Python SDK's defaults. (It lives here, beside the
+    /// builder, so that configuration flows into the client and the client
+    /// module never reaches back into configuration.)
+    pub fn builder() -> AuthenticationClientBuilder {
+        AuthenticationClientBuilder::default()
+    }
+}
+
 impl std::fmt::Debug for AuthenticationClientBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthenticationClientBuilder")
@@ -185,7 +194,7 @@ impl AuthenticationClientBuilder {
     /// The minimum time between two JWKS fetches triggered by an id_token
     /// whose `kid` is not in the cached keys (key rotation); default 10 s. It
     /// bounds the load forged tokens can cause at the provider. See
-    /// [`crate::jwks`].
+    /// [`crate::jose::jwks`].
     pub fn jwks_min_refetch_interval(mut self, interval: Duration) -> Self {
         self.jwks_min_refetch_interval = Some(interval);
         self
@@ -296,12 +305,12 @@ impl AuthenticationClientBuilder {
         let leeway = self.leeway.unwrap_or(DEFAULT_LEEWAY);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         // The cache gets what it fetches with; it never reaches back into the client.
-        let jwks = crate::jwks::JwksCache::new(
+        let jwks = crate::jose::jwks::JwksCache::new(
             http.clone(),
             AuthenticationClient::endpoint_of(&provider, self.protocol, Endpoint::Jwks),
             clock.clone(),
             self.jwks_min_refetch_interval
-                .unwrap_or(crate::jwks::DEFAULT_MIN_REFETCH_INTERVAL),
+                .unwrap_or(crate::jose::jwks::DEFAULT_MIN_REFETCH_INTERVAL),
         );
         Ok(AuthenticationClient {
             inner: Arc::new(Inner {

@@ -23,24 +23,7 @@ pub const MAX_CALLBACK_PARAMETERS: usize = 100;
 /// bytes. Even a hybrid-flow response with an id_token is a few kilobytes.
 pub const MAX_CALLBACK_BYTES: usize = 64 * 1024;
 
-/// Which bound of a callback was exceeded ([`Error::CallbackTooLarge`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CallbackLimit {
-    /// More than this many parameters.
-    Parameters(usize),
-    /// More than this many bytes.
-    Bytes(usize),
-}
-
-impl std::fmt::Display for CallbackLimit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CallbackLimit::Parameters(n) => write!(f, "{n} parameters"),
-            CallbackLimit::Bytes(n) => write!(f, "{n} bytes"),
-        }
-    }
-}
+pub use crate::error::CallbackLimit;
 
 /// The parameters of one authorization response, and how they arrived.
 ///

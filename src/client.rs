@@ -10,7 +10,6 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::authorize::{self, AuthorizeContext, AuthorizeParams, AuthorizeUrl};
-use crate::builder::AuthenticationClientBuilder;
 use crate::config::{AuthMethod, Protocol, SigningAlgorithm};
 use crate::discovery::ProviderMetadata;
 use crate::error::{Error, Result};
@@ -57,7 +56,7 @@ pub(crate) struct Inner {
     pub(crate) clock: std::sync::Arc<dyn crate::clock::Clock>,
     /// The provider's signing keys, shared by every clone of the client (and by
     /// the background re-fetch the cache may start).
-    pub(crate) jwks: Arc<crate::jwks::JwksCache>,
+    pub(crate) jwks: Arc<crate::jose::jwks::JwksCache>,
 }
 
 /// Where the endpoints come from.
@@ -93,11 +92,6 @@ pub(crate) enum Endpoint {
 }
 
 impl AuthenticationClient {
-    /// A builder with the Python SDK's defaults.
-    pub fn builder() -> AuthenticationClientBuilder {
-        AuthenticationClientBuilder::default()
-    }
-
     /// The client id.
     pub fn app_id(&self) -> &str {
         &self.inner.app_id

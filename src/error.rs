@@ -83,7 +83,7 @@ pub enum Error {
     /// The callback is larger than any real authorization response: too many
     /// parameters or too many bytes. Refused before it is decoded.
     #[error("the callback exceeds the limit of {0}")]
-    CallbackTooLarge(crate::callback::CallbackLimit),
+    CallbackTooLarge(CallbackLimit),
 
     /// The pending login is older than its limit.
     #[error("the pending login expired (older than {max_age_secs} s)")]
@@ -337,4 +337,25 @@ pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// Which bound of a callback was exceeded ([`Error::CallbackTooLarge`]; the bounds are
+/// [`MAX_CALLBACK_PARAMETERS`](crate::callback::MAX_CALLBACK_PARAMETERS) and
+/// [`MAX_CALLBACK_BYTES`](crate::callback::MAX_CALLBACK_BYTES)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallbackLimit {
+    /// More than this many parameters.
+    Parameters(usize),
+    /// More than this many bytes.
+    Bytes(usize),
+}
+
+impl std::fmt::Display for CallbackLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallbackLimit::Parameters(n) => write!(f, "{n} parameters"),
+            CallbackLimit::Bytes(n) => write!(f, "{n} bytes"),
+        }
+    }
 }

@@ -110,7 +110,10 @@ pub fn jwks_response(r: Response<'_>) -> Result<(usize, Duration)> {
         .headers
         .get(header::CACHE_CONTROL)
         .and_then(|v| v.to_str().ok())
-        .map_or(crate::jwks::DEFAULT_MAX_AGE, crate::jwks::cache_max_age);
+        .map_or(
+            crate::jose::jwks::DEFAULT_MAX_AGE,
+            crate::jose::jwks::cache_max_age,
+        );
     let keys = crate::jose::keys::parse_jwks(&reply.body)?;
     Ok((keys.len(), max_age))
 }

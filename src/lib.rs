@@ -97,7 +97,7 @@ mod http;
 pub mod id_token;
 pub mod introspection;
 pub mod jose;
-pub mod jwks;
+pub use jose::jwks;
 pub mod logout;
 pub mod m2m;
 pub mod pkce;

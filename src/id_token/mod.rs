@@ -20,7 +20,7 @@
 //!    RFC 8725 §3.11) (`TypeNotAllowed`);
 //! 4. the key: HS* only ever with the client secret, whatever the `kid` says;
 //!    any other alg with a JWKS key of the matching type (`UnknownKid`,
-//!    `AmbiguousKey`, `NoUsableKey`, `AlgorithmKeyMismatch`; see [`crate::jwks`]
+//!    `AmbiguousKey`, `NoUsableKey`, `AlgorithmKeyMismatch`; see [`crate::jose::jwks`]
 //!    for caching and key rotation);
 //! 5. the signature (`BadSignature`);
 //! 6. the payload: a JSON object with no member repeated (`Malformed`), the

@@ -4,7 +4,7 @@
 //! what it requires in a [`ClaimRules`].
 
 use crate::error::IdTokenError;
-use crate::jwks::shorten;
+use crate::jose::jwks::shorten;
 
 /// The registered claims of one token, borrowed from the kind's own claims.
 #[derive(Debug, Default, Clone, Copy)]

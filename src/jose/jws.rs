@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, IgnoredAny};
 use super::Name;
 use crate::config::SigningAlgorithm;
 use crate::error::IdTokenError;
-use crate::jwks::shorten;
+use crate::jose::jwks::shorten;
 
 /// A compact JWS split into its parts, with its header parsed; nothing
 /// verified yet.

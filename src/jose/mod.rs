@@ -21,7 +21,7 @@
 //!    (RFC 7515 §4.1.11; none today), `typ` as the verifier requires or
 //!    forbids it, compared as a media type (RFC 7515 §4.1.9, RFC 8725 §3.11
 //!    explicit typing).
-//! 4. **Key** (cached by [`crate::jwks`]): HS* only ever with the client
+//! 4. **Key** (cached by [`crate::jose::jwks`]): HS* only ever with the client
 //!    secret (OIDC Core §10.1), whatever `kid` says, which defeats RS256→HS256
 //!    key confusion (RFC 8725 §3.1); every other `alg` with the JWKS key named
 //!    by `kid` (or the only fitting key when there is no `kid`, OIDC Core
@@ -37,6 +37,7 @@
 
 pub(crate) mod claims;
 pub(crate) mod hmac;
+pub mod jwks;
 pub(crate) mod jws;
 pub(crate) mod keys;
 mod sign;
@@ -53,7 +54,7 @@ pub use sign::JwsSigner;
 
 use crate::config::SigningAlgorithm;
 use crate::error::{IdTokenError, Result};
-use crate::jwks::{JwksCache, shorten};
+use crate::jose::jwks::{JwksCache, shorten};
 use hmac::ClientSecretKeys;
 use jws::HeaderRules;
 

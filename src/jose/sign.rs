@@ -190,9 +190,9 @@ mod tests {
 
     use super::*;
     use crate::clock::SystemClock;
+    use crate::jose::jwks::JwksCache;
     use crate::jose::jws::{HeaderRules, OTHER_KINDS, TypRule};
     use crate::jose::{Keys, Policy, decode_payload, keys::parse_jwks, verify_signature};
-    use crate::jwks::JwksCache;
 
     fn b64(b: impl AsRef<[u8]>) -> String {
         URL_SAFE_NO_PAD.encode(b)

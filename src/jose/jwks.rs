@@ -187,7 +187,7 @@ impl JwksCache {
             Lookup::Found(key) => Ok(key.verify(alg, message, signature)?),
             Lookup::Refused(e) => Err(e.into()),
             Lookup::Missing => Err(match kid {
-                Some(kid) => IdTokenError::UnknownKid(crate::jwks::shorten(kid)),
+                Some(kid) => IdTokenError::UnknownKid(shorten(kid)),
                 None => IdTokenError::NoUsableKey,
             }
             .into()),
