@@ -723,3 +723,34 @@ async fn restart_on_the_same_port_with_new_or_saved_keys() {
     restored.stop().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn plugins_change_the_configuration_and_the_built_provider() {
+    let provider = PanvaProvider::start(PanvaOptions::default().plugin("plugins/echo.mjs")).await;
+    let response = http()
+        .get(format!("{}/.well-known/openid-configuration", provider.issuer()))
+        .send()
+        .await
+        .unwrap();
+    // setup(): a middleware on the built provider.
+    assert_eq!(
+        response
+            .headers()
+            .get("x-harness-plugin")
+            .map(|v| v.to_str().unwrap()),
+        Some("echo")
+    );
+    // configure(): the scope list before the provider was built.
+    let (_, doc) = json(response).await;
+    let scopes = doc["scopes_supported"].as_array().unwrap();
+    assert!(scopes.iter().any(|s| s == "plugin:loaded"), "{doc}");
+
+    // Without the plugin, neither change.
+    let plain = PanvaProvider::start(PanvaOptions::default()).await;
+    let response = http()
+        .get(format!("{}/.well-known/openid-configuration", plain.issuer()))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().get("x-harness-plugin").is_none());
+}

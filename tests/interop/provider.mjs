@@ -6,7 +6,7 @@
 //
 // Usage: node provider.mjs [--port N] [--mount /oidc] [--keys FILE] [--write-keys FILE] [--ttl JSON]
 //                          [--clock-tolerance SECS] [--redirect-uris JSON] [--clients JSON]
-//                          [--exit-with-stdin]
+//                          [--plugin FILE.mjs]... [--exit-with-stdin]
 // Each option can also come from the environment: INTEROP_PORT (or PORT), INTEROP_MOUNT,
 // INTEROP_KEYS_FILE, INTEROP_WRITE_KEYS_FILE, INTEROP_TTL, INTEROP_CLOCK_TOLERANCE,
 // INTEROP_REDIRECT_URIS, INTEROP_CLIENTS. Arguments win.
@@ -49,6 +49,7 @@ const { values: args, positionals } = parseArgs({
     clients: { type: 'string' },
     'clock-tolerance': { type: 'string' },
     'exit-with-stdin': { type: 'boolean' },
+    plugin: { type: 'string', multiple: true },
   },
 });
 
@@ -263,6 +264,30 @@ const configuration = {
   ...(mount ? { routes: { jwks: '/.well-known/jwks.json' } } : {}),
 };
 
+// Plugins: test-specific provider features without forking this script. Each `--plugin FILE`
+// (relative to this directory) is an ES module that may export
+//   configure(configuration, { keys, clients, mount })  - edit the configuration before the
+//                                                          provider is built (features, hooks);
+//   setup(provider, { issuer, appHost, mount })         - after it is built (custom grants,
+//                                                          event listeners, extra routes).
+// Several plugins apply in the order given.
+const plugins = [];
+for (const file of args.plugin ?? []) {
+  const url = new URL(file, `file://${process.cwd()}/`);
+  try {
+    plugins.push(await import(url.href));
+  } catch (err) {
+    fail(`cannot load plugin ${file}: ${err.stack ?? err}`);
+  }
+}
+for (const plugin of plugins) {
+  try {
+    await plugin.configure?.(configuration, { keys, clients, mount });
+  } catch (err) {
+    fail(`plugin configure failed: ${err.stack ?? err}`);
+  }
+}
+
 const { default: Provider } = await import('oidc-provider');
 
 // The issuer carries the port, so listen first and build the provider once the port is known.
@@ -301,6 +326,14 @@ server.listen(port, '127.0.0.1', () => {
   }
   // Only loopback, plain HTTP: no proxy headers to trust.
   provider.proxy = false;
+
+  for (const plugin of plugins) {
+    try {
+      plugin.setup?.(provider, { issuer, appHost, mount });
+    } catch (err) {
+      fail(`plugin setup failed: ${err.stack ?? err}`);
+    }
+  }
 
   // Log every error event ("server_error", "grant.error", "authorization.error", ...) with the
   // real reason, since the provider's responses are deliberately terse.

@@ -92,6 +92,9 @@ pub struct PanvaOptions {
     /// Write the private signing keys (fresh or from `keys_file`) to this file, for a later
     /// start with `keys_file`.
     pub write_keys_file: Option<PathBuf>,
+    /// Provider plugins (`tests/interop/plugins/NAME.mjs`, path relative to tests/interop):
+    /// modules that switch on features or add hooks; see provider.mjs.
+    pub plugins: Vec<String>,
 }
 
 impl PanvaOptions {
@@ -132,6 +135,12 @@ impl PanvaOptions {
 
     pub fn write_keys_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.write_keys_file = Some(path.into());
+        self
+    }
+
+    /// Loads a provider plugin, e.g. `plugins/fapi2.mjs` (relative to tests/interop).
+    pub fn plugin(mut self, path: &str) -> Self {
+        self.plugins.push(path.to_owned());
         self
     }
 }
@@ -220,6 +229,9 @@ impl PanvaProvider {
         }
         if let Some(keys) = &options.write_keys_file {
             command.arg("--write-keys").arg(keys);
+        }
+        for plugin in &options.plugins {
+            command.args(["--plugin", plugin]);
         }
 
         let mut child = command.spawn().unwrap_or_else(|e| {
