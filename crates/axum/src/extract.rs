@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use authing_oidc::IdTokenClaims;
 use authing_oidc::flow::{Authenticated, SessionToken};
+use authing_oidc::{IdTokenClaims, UserInfo};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -20,12 +20,17 @@ use crate::session::{SIGNED_IN, SignedIn};
 /// Without one, an HTML request (`text/html` in `Accept`) is redirected to the login path with
 /// `return_to` set to this request's path, and any other request is answered `401`.
 ///
-/// The access token refreshes itself ([`User::access_token`]); a refresh is written back to the
-/// session store when the next request of this user is extracted, and requests of one user in
-/// this process share one live session, so they never spend one refresh token twice.
+/// The access token refreshes itself ([`User::access_token`], [`User::userinfo`]); a refresh is
+/// written to the session store at once, and requests of one user in this process share one
+/// live session, so they never spend one refresh token twice. When the provider refuses the
+/// refresh, those two calls also end the local session: the user's next request is anonymous.
 #[derive(Clone)]
 pub struct User {
     auth: Authenticated,
+    userinfo: Option<UserInfo>,
+    login_id: String,
+    session: Session,
+    app: Arc<Shared>,
 }
 
 impl User {
@@ -39,19 +44,80 @@ impl User {
         self.auth.subject()
     }
 
+    /// The provider's userinfo answer at login, kept in the session, when the login routes
+    /// were built with [`crate::OidcLogin::userinfo_at_login`] and the call succeeded.
+    pub fn userinfo_at_login(&self) -> Option<&UserInfo> {
+        self.userinfo.as_ref()
+    }
+
     /// An access token valid now, refreshed first when it is about to expire.
     ///
     /// # Errors
     ///
     /// [`authing_oidc::Error::ReauthenticationRequired`] when the provider refused the refresh
-    /// (turn it into a response with [`LoginError`]), or a transport error.
+    /// (the local session is then over; turn the error into a response with [`LoginError`]), or
+    /// a transport error.
     pub async fn access_token(&self) -> authing_oidc::Result<SessionToken> {
-        self.auth.access_token().await
+        let result = self.auth.access_token().await;
+        self.after_call(result).await
     }
 
-    /// The whole session: userinfo, introspection, revocation.
+    /// The provider's userinfo now (OIDC Core §5.3), with an access token refreshed first when
+    /// it must be.
+    ///
+    /// # Errors
+    ///
+    /// As [`User::access_token`], and the provider's refusal of the userinfo request.
+    pub async fn userinfo(&self) -> authing_oidc::Result<UserInfo> {
+        let result = self.auth.userinfo().await;
+        self.after_call(result).await
+    }
+
+    /// The whole session: introspection, revocation, the current token set. A refresh made
+    /// through it directly is written to the store at the user's next request.
     pub fn authenticated(&self) -> &Authenticated {
         &self.auth
+    }
+
+    /// Keeps the store in step with the live session after a call that may have refreshed:
+    /// a rotated refresh token goes to the store now (the old one is dead, and another replica
+    /// must not restore it); a refused refresh ends the local session.
+    async fn after_call<T>(&self, result: authing_oidc::Result<T>) -> authing_oidc::Result<T> {
+        match &result {
+            Err(authing_oidc::Error::ReauthenticationRequired(_)) => {
+                self.app.live.remove(&self.login_id);
+                if let Err(error) = self.session.remove_value(SIGNED_IN).await {
+                    tracing::error!(%error, "ending a refused session in the store failed");
+                }
+                self.save().await;
+            }
+            _ => {
+                let tokens = self.auth.export_with_secrets();
+                let stored = self.session.get::<SignedIn>(SIGNED_IN).await.ok().flatten();
+                if stored.is_some_and(|s| {
+                    s.login_id == self.login_id && s.tokens.refresh_count() < tokens.refresh_count()
+                }) {
+                    let signed_in = SignedIn {
+                        login_id: self.login_id.clone(),
+                        tokens,
+                        userinfo: self.userinfo.clone(),
+                    };
+                    if let Err(error) = self.session.insert(SIGNED_IN, signed_in).await {
+                        tracing::error!(%error, "keeping refreshed tokens in the store failed");
+                    }
+                    self.save().await;
+                }
+            }
+        }
+        result
+    }
+
+    /// Saved now rather than by the session middleware, which skips the save when the
+    /// handler answers with a 5xx.
+    async fn save(&self) {
+        if let Err(error) = self.session.save().await {
+            tracing::error!(%error, "saving the session failed");
+        }
     }
 }
 
@@ -139,7 +205,13 @@ async fn signed_in<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Optio
             .await
             .map_err(|e| error(e.into()))?;
     }
-    Ok(Some(User { auth: live }))
+    Ok(Some(User {
+        auth: live,
+        userinfo: saved.userinfo,
+        login_id: saved.login_id,
+        session,
+        app,
+    }))
 }
 
 fn wants_html(parts: &Parts) -> bool {

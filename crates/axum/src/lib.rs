@@ -48,6 +48,7 @@ mod routes;
 mod session;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use authing_oidc::{AuthenticationClient, ResponseMode};
 use axum::extract::DefaultBodyLimit;
@@ -85,6 +86,20 @@ pub fn session_layer<S: SessionStore + Clone>(store: S, https: bool) -> SessionM
         ))
 }
 
+/// What the login routes did so far (see [`OidcLogin::stats`]).
+#[derive(Clone, Debug)]
+pub struct LoginStats {
+    relays: Arc<AtomicU64>,
+}
+
+impl LoginStats {
+    /// How many `form_post` callbacks arrived without the session cookie and were re-submitted
+    /// same-site (see the relay in the crate docs).
+    pub fn form_post_relays(&self) -> u64 {
+        self.relays.load(Ordering::Relaxed)
+    }
+}
+
 /// The login routes' configuration; [`install`](Self::install) adds them to a router.
 pub struct OidcLogin {
     shared: Shared,
@@ -102,7 +117,9 @@ pub(crate) struct Shared {
     pub(crate) post_logout_redirect_uri: Option<String>,
     pub(crate) default_return_to: String,
     pub(crate) after_logout: String,
+    pub(crate) userinfo_at_login: bool,
     pub(crate) live: session::LiveSessions,
+    pub(crate) relays: Arc<AtomicU64>,
 }
 
 impl OidcLogin {
@@ -122,7 +139,9 @@ impl OidcLogin {
                 post_logout_redirect_uri: None,
                 default_return_to: "/".to_owned(),
                 after_logout: "/".to_owned(),
+                userinfo_at_login: false,
                 live: session::LiveSessions::default(),
+                relays: Arc::default(),
             },
         }
     }
@@ -178,6 +197,21 @@ impl OidcLogin {
             self.shared.after_logout = path.to_owned();
         }
         self
+    }
+
+    /// Calls the provider's userinfo endpoint once at login and keeps its answer in the
+    /// session ([`User::userinfo_at_login`]): many providers put the profile claims (`name`,
+    /// `email`) only there, not in the id_token. A failing call is logged and the login goes on.
+    pub fn userinfo_at_login(mut self) -> Self {
+        self.shared.userinfo_at_login = true;
+        self
+    }
+
+    /// Counters of these routes, readable after [`install`](Self::install).
+    pub fn stats(&self) -> LoginStats {
+        LoginStats {
+            relays: self.shared.relays.clone(),
+        }
     }
 
     /// Adds the login routes to `app` and makes [`User`] / [`MaybeUser`] work on all of its

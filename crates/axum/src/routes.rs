@@ -12,6 +12,7 @@
 //! the way: every check of the flow happens on the relayed request.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use authing_oidc::flow::{CallbackParams, PendingCallback, SavedPendingCallback, Unauthorized};
 use axum::Extension;
@@ -55,6 +56,15 @@ pub(crate) async fn login(
         },
         None => app.default_return_to.clone(),
     };
+    // Already signed in: nothing to do at the provider.
+    if session
+        .get::<SignedIn>(SIGNED_IN)
+        .await
+        .map_err(|e| page(e.into()))?
+        .is_some()
+    {
+        return Ok(Redirect::to(&return_to).into_response());
+    }
     let mut flow = Unauthorized::new(app.client.clone())
         .scope(app.scope.clone())
         .response_mode(app.response_mode);
@@ -102,6 +112,7 @@ pub(crate) async fn callback_form_post(
             if query.as_deref() == Some(RELAYED) {
                 return Err(LoginError::cookies_blocked());
             }
+            app.relays.fetch_add(1, Ordering::Relaxed);
             tracing::info!("form_post callback without the session cookie: re-submitting it same-site");
             let fields: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
                 .into_owned()
@@ -137,6 +148,17 @@ async fn finish_login(app: &Shared, session: &Session, params: CallbackParams) -
     session.remove_value(RETURN_TO).await?;
     forget_pending(session).await?;
     let auth = pending.complete(params).await?;
+    let userinfo = if app.userinfo_at_login {
+        match auth.userinfo().await {
+            Ok(info) => Some(info),
+            Err(error) => {
+                tracing::warn!(%error, "userinfo after login failed; the id_token's claims remain");
+                None
+            }
+        }
+    } else {
+        None
+    };
     if let Some(previous) = session.get::<SignedIn>(SIGNED_IN).await? {
         app.live.remove(&previous.login_id);
     }
@@ -145,7 +167,16 @@ async fn finish_login(app: &Shared, session: &Session, params: CallbackParams) -
     let login_id = random_token();
     let tokens = auth.export_with_secrets();
     app.live.adopt(login_id.clone(), auth);
-    session.insert(SIGNED_IN, SignedIn { login_id, tokens }).await?;
+    session
+        .insert(
+            SIGNED_IN,
+            SignedIn {
+                login_id,
+                tokens,
+                userinfo,
+            },
+        )
+        .await?;
     Ok(Redirect::to(&return_to).into_response())
 }
 

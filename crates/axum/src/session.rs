@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use authing_oidc::AuthenticationClient;
 use authing_oidc::flow::{Authenticated, SavedSession};
+use authing_oidc::{AuthenticationClient, UserInfo};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +32,10 @@ pub(crate) struct SignedIn {
     pub(crate) login_id: String,
     /// The tokens; `refresh_count` tells which of two copies is newer.
     pub(crate) tokens: SavedSession,
+    /// The provider's userinfo answer at login, when [`crate::OidcLogin::userinfo_at_login`]
+    /// asked for it (many providers put profile claims only there, not in the id_token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) userinfo: Option<UserInfo>,
 }
 
 /// A random hex token of 128 bits (login ids, CSP nonces).

@@ -85,18 +85,14 @@ pub(crate) fn error_page(status: StatusCode, error: &str, description: &str) -> 
 }
 
 #[cfg(test)]
+#[path = "../../../tests/support/escaping.rs"]
+mod escaping;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Markup, both quotes and an ampersand: what a hostile client_id, redirect URI or
-    /// parameter value could carry.
-    const HOSTILE: &str = r#"<script>alert("x" & 'y')</script>"#;
-    const ESCAPED: &str = "&#60;script&#62;alert(&#34;x&#34; &#38; &#39;y&#39;)&#60;/script&#62;";
-
-    async fn text(response: Response) -> String {
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        String::from_utf8(body.to_vec()).unwrap()
-    }
+    use super::escaping::{ESCAPED, HOSTILE, text};
 
     #[tokio::test]
     async fn the_login_page_escapes_client_action_and_error() {

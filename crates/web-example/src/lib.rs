@@ -1,9 +1,10 @@
 //! # authing-oidc web example
 //!
-//! An axum web service that logs its users in with OpenID Connect through
-//! [`authing_oidc`]'s typed flow, keeps every piece of login state server-side in
-//! [`tower_sessions`] sessions, refreshes access tokens by itself, and logs out at the
-//! provider.
+//! An axum web service that logs its users in with [`authing_oidc_axum`]: the crate serves
+//! `/login`, `/callback` (`query` and `form_post`, with the same-site relay) and `POST /logout`,
+//! keeps the login state in a [`tower_sessions`] session and gives the handlers a
+//! [`User`](authing_oidc_axum::User). What is left here is what is specific to the example:
+//! the configuration from the environment, its pages, and the wiring.
 //!
 //! ```text
 //! cargo run -p authing-oidc-web-example            # the embedded dev provider; alice / alice-password
@@ -14,44 +15,17 @@
 //! selects an Authing application or any OpenID Provider instead, and the response mode
 //! ([`Config::from_lookup`] lists the variables).
 //!
-//! | route | does |
-//! |---|---|
-//! | `GET /` | "Log in", or the signed-in user's name and email |
-//! | `GET /login` | starts the flow, keeps the pending login in the session, redirects (303) to the provider |
-//! | `GET`/`POST /callback` | completes the flow from a `query` or `form_post` response; rotates the session id |
-//! | `GET /me` | userinfo with an access token that is refreshed when needed |
-//! | `POST /logout` | revokes the tokens, clears the session, redirects to the provider's logout |
+//! | route | by | does |
+//! |---|---|---|
+//! | `GET /` | example | "Log in", or the signed-in user's name and email |
+//! | `GET /me` | example | userinfo with an access token refreshed when needed; without a session, to login and back |
+//! | `GET /logout` | example | the log-out button |
+//! | `GET /login?return_to=/path` | crate | the pending login into the session, `303` to the provider |
+//! | `GET`/`POST /callback` | crate | completes the login, rotates the session id, back to `return_to` |
+//! | `POST /logout` | crate | clears the local session, revokes, `303` to the provider's logout |
 //!
-//! # Where the login state lives
-//!
-//! The browser's cookie (`HttpOnly`, `SameSite=Lax`, `Secure` when the public URL is https)
-//! holds only a random session id; everything else is server-side in the session store:
-//!
-//! - between `/login` and `/callback`, the pending login exported with
-//!   [`PendingCallback::export_with_secrets`](authing_oidc::flow::PendingCallback::export_with_secrets)
-//!   (state, nonce, PKCE verifier). A callback whose `state` (or `iss`) is not this login's
-//!   leaves it in place, so a cross-site request cannot abort a login in progress; once the
-//!   state matches it is removed, and the removal saved, before the code is exchanged, so a
-//!   callback is answered once. `/callback` reads at most 16 KiB of body (413 beyond);
-//! - after the callback, the session's tokens exported with
-//!   [`Authenticated::export_with_secrets`](authing_oidc::flow::Authenticated::export_with_secrets),
-//!   written back whenever a refresh rotates them;
-//! - in the process, one live [`Authenticated`](authing_oidc::flow::Authenticated) per login,
-//!   so that concurrent requests of one user share one refresh (a provider that rotates refresh
-//!   tokens revokes the grant when one is used twice).
-//!
-//! The session id is rotated when a login starts and again when it completes.
-//!
-//! # form_post and SameSite=Lax
-//!
-//! With `RESPONSE_MODE=form_post` the provider's page POSTs the response to `/callback` from
-//! the provider's site, and a `SameSite=Lax` cookie is not sent on a cross-site POST. Such a
-//! POST, arriving without any session cookie, is answered with a page of the app's own that
-//! re-submits the same fields to `/callback?relayed=1` at once (a script, or a button without
-//! JavaScript). That POST starts on the app's site, so it carries the cookie, and the flow's
-//! checks run as usual. A relayed POST that still has no cookie gets an error page, not
-//! another relay. [`App::form_post_relays`] counts the relays. `docs/web-services.md` tells the
-//! whole story, with shared stores for several replicas.
+//! `docs/web-services.md` tells the whole story: where each piece of state lives, the
+//! form_post relay, shared stores for several replicas.
 //!
 //! # Running it in-process
 //!
@@ -72,16 +46,13 @@
 
 mod config;
 mod pages;
-mod problem;
 mod routes;
-mod session;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use authing_oidc::AuthenticationClient;
+use authing_oidc_axum::{LoginStats, OidcLogin, session_layer};
 use authing_oidc_dev_provider::{DevProvider, RunningDevProvider};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -127,7 +98,8 @@ impl std::error::Error for StartError {
 /// The app, ready to serve: its router, and the development provider it started, if any.
 pub struct App {
     router: Router,
-    shared: Arc<routes::Shared>,
+    client: AuthenticationClient,
+    stats: LoginStats,
     dev_provider: Option<RunningDevProvider>,
     config: Config,
 }
@@ -135,7 +107,7 @@ pub struct App {
 impl fmt::Debug for App {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("App")
-            .field("issuer", &self.shared.client.issuer())
+            .field("issuer", &self.client.issuer())
             .field("public_url", &self.config.public_url.as_str())
             .field("response_mode", &self.config.response_mode)
             .finish_non_exhaustive()
@@ -159,8 +131,36 @@ pub async fn app(config: Config) -> Result<App, StartError> {
 ///
 /// As [`app`].
 pub async fn app_with_store<S: SessionStore + Clone>(config: Config, store: S) -> Result<App, StartError> {
+    let (client, dev_provider) = client(&config).await?;
+    let post_logout_redirect_uri = config
+        .post_logout_redirect_uri
+        .clone()
+        .unwrap_or_else(|| config.public_url.to_string());
+    let login = OidcLogin::new(client.clone())
+        .scope(config.scope.clone())
+        .response_mode(config.response_mode)
+        .callback_path(CALLBACK_PATH)
+        .post_logout_redirect_uri(post_logout_redirect_uri)
+        .userinfo_at_login();
+    let stats = login.stats();
+    let router = login
+        .install(routes::pages())
+        .layer(session_layer(store, config.secure_cookies()))
+        .layer(axum::middleware::map_response(routes::security_headers));
+    Ok(App {
+        router,
+        client,
+        stats,
+        dev_provider,
+        config,
+    })
+}
+
+/// The OIDC client for the configured provider, starting the development provider first when
+/// that is the one.
+async fn client(config: &Config) -> Result<(AuthenticationClient, Option<RunningDevProvider>), StartError> {
     let redirect_uri = config.redirect_uri();
-    let (client, dev_provider) = match &config.provider {
+    match &config.provider {
         Provider::Dev(dev) => {
             let provider = DevProvider::start(dev.clone())
                 .await
@@ -180,56 +180,33 @@ pub async fn app_with_store<S: SessionStore + Clone>(config: Config, store: S) -
                 .redirect_uri(redirect_uri)
                 .build()
                 .map_err(StartError::Client)?;
-            (client, Some(provider))
+            Ok((client, Some(provider)))
         }
         Provider::Authing {
             app_id,
             app_host,
             secret,
-        } => {
-            let client = AuthenticationClient::builder()
-                .app_id(app_id)
-                .secret(secret.as_str())
-                .app_host(app_host)
-                .redirect_uri(redirect_uri)
-                .build()
-                .map_err(StartError::Client)?;
-            (client, None)
-        }
+        } => AuthenticationClient::builder()
+            .app_id(app_id)
+            .secret(secret.as_str())
+            .app_host(app_host)
+            .redirect_uri(redirect_uri)
+            .build()
+            .map(|client| (client, None))
+            .map_err(StartError::Client),
         Provider::Issuer {
             issuer,
             app_id,
             secret,
-        } => {
-            let client = AuthenticationClient::builder()
-                .app_id(app_id)
-                .secret(secret.as_str())
-                .redirect_uri(redirect_uri)
-                .discover(issuer)
-                .await
-                .map_err(StartError::Client)?;
-            (client, None)
-        }
-    };
-    let post_logout_redirect_uri = config
-        .post_logout_redirect_uri
-        .clone()
-        .unwrap_or_else(|| config.public_url.to_string());
-    let shared = Arc::new(routes::Shared {
-        client,
-        response_mode: config.response_mode,
-        scope: config.scope.clone(),
-        post_logout_redirect_uri,
-        live: session::LiveSessions::default(),
-        relays: AtomicU64::new(0),
-    });
-    let router = routes::router(shared.clone(), store, config.secure_cookies());
-    Ok(App {
-        router,
-        shared,
-        dev_provider,
-        config,
-    })
+        } => AuthenticationClient::builder()
+            .app_id(app_id)
+            .secret(secret.as_str())
+            .redirect_uri(redirect_uri)
+            .discover(issuer)
+            .await
+            .map(|client| (client, None))
+            .map_err(StartError::Client),
+    }
 }
 
 impl App {
@@ -240,7 +217,7 @@ impl App {
 
     /// The OIDC client the app logs users in with.
     pub fn client(&self) -> &AuthenticationClient {
-        &self.shared.client
+        &self.client
     }
 
     /// The configuration it runs with.
@@ -256,7 +233,7 @@ impl App {
     /// How many `form_post` callbacks arrived without the session cookie and were re-submitted
     /// same-site (see the crate docs).
     pub fn form_post_relays(&self) -> u64 {
-        self.shared.relays.load(Ordering::Relaxed)
+        self.stats.form_post_relays()
     }
 
     /// Serves on `listener` until `shutdown` completes, then stops the development provider.

@@ -4,10 +4,10 @@
 
 use askama::Template;
 use authing_oidc::userinfo::UserInfo;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::session::Profile;
+use authing_oidc_axum::User;
 
 /// Renders `page` with `status`; a page that fails to render becomes a bare 500.
 fn render(status: StatusCode, page: &impl Template) -> Response {
@@ -90,117 +90,48 @@ pub(crate) fn logout_confirm() -> Response {
     render(StatusCode::OK, &LogoutConfirm)
 }
 
-#[derive(Template)]
-#[template(path = "relay.html")]
-struct Relay<'a> {
-    action: &'a str,
-    fields: &'a [(String, String)],
-    nonce: &'a str,
+/// The user as the home page shows them.
+#[derive(Debug, Clone)]
+pub(crate) struct Profile {
+    pub(crate) sub: String,
+    pub(crate) name: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
-/// The same-site re-submission of a `form_post` callback that arrived without the session
-/// cookie (see [`crate::routes`]): the provider's fields, unchanged, posted to `action` by a
-/// script as soon as the page loads, or by a button without JavaScript.
-pub(crate) fn relay(action: &str, fields: &[(String, String)]) -> Response {
-    // A fresh nonce per response: the only script this page may run is the template's.
-    let nonce = crate::session::random_token();
-    let mut response = render(
-        StatusCode::OK,
-        &Relay {
-            action,
-            fields,
-            nonce: &nonce,
-        },
-    );
-    if let Ok(csp) = HeaderValue::from_str(&format!(
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    )) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, csp);
+impl Profile {
+    /// From the userinfo answer at login when the provider gave one, else from the id_token
+    /// (many providers put profile claims only in userinfo).
+    pub(crate) fn of(user: &User) -> Profile {
+        let claims = user.claims();
+        let standard = user
+            .userinfo_at_login()
+            .map(|i| &i.standard)
+            .unwrap_or(&claims.standard);
+        Profile {
+            sub: claims.sub.clone(),
+            name: standard
+                .name
+                .clone()
+                .or_else(|| standard.preferred_username.clone()),
+            email: standard.email.clone(),
+        }
     }
-    response
+
+    /// The name, or the subject when the provider gave none.
+    pub(crate) fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.sub)
+    }
 }
 
-#[derive(Template)]
-#[template(path = "problem.html")]
-struct Problem<'a> {
-    title: &'a str,
-    message: &'a str,
-}
-
-/// An error page: what happened in words a user understands, and the way back.
-pub(crate) fn problem(status: StatusCode, title: &str, message: &str) -> Response {
-    render(status, &Problem { title, message })
-}
+#[cfg(test)]
+#[path = "../../../tests/support/escaping.rs"]
+mod escaping;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Markup, both quotes and an ampersand: what a hostile claim, provider error or form
-    /// field could carry.
-    const HOSTILE: &str = r#"<script>alert("x" & 'y')</script>"#;
-    const ESCAPED: &str = "&#60;script&#62;alert(&#34;x&#34; &#38; &#39;y&#39;)&#60;/script&#62;";
-
-    async fn text(response: Response) -> String {
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        String::from_utf8(body.to_vec()).unwrap()
-    }
-
-    #[tokio::test]
-    async fn the_relay_reposts_fields_escaped_and_runs_only_its_own_script() {
-        let fields = vec![
-            ("code".to_owned(), r#""><script>alert(1)</script>"#.to_owned()),
-            ("state".to_owned(), "s".to_owned()),
-        ];
-        let response = relay("/callback?relayed=1", &fields);
-        let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
-        let page = String::from_utf8(body.to_vec()).unwrap();
-        assert!(page.contains(r#"value="&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;""#));
-        assert_eq!(page.matches("<script").count(), 1);
-        assert!(page.contains(r#"action="/callback?relayed=1""#));
-        let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
-        assert!(page.contains(&format!("<script nonce=\"{nonce}\">")));
-        assert!(csp.contains("form-action 'self'"));
-    }
-
-    #[tokio::test]
-    async fn the_relay_escapes_names_values_and_action_in_attributes() {
-        let fields = vec![
-            (HOSTILE.to_owned(), HOSTILE.to_owned()),
-            ("state".to_owned(), "a&b".to_owned()),
-        ];
-        let response = relay(HOSTILE, &fields);
-        let csp = response.headers()[header::CONTENT_SECURITY_POLICY]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let nonce = csp
-            .split("'nonce-")
-            .nth(1)
-            .unwrap()
-            .split('\'')
-            .next()
-            .unwrap()
-            .to_owned();
-        let page = text(response).await;
-        let expected = format!(
-            "<h1>Signing you in…</h1>\n<form id=\"relay\" method=\"post\" action=\"{ESCAPED}\">\n\
-             <input type=\"hidden\" name=\"{ESCAPED}\" value=\"{ESCAPED}\">\n\
-             <input type=\"hidden\" name=\"state\" value=\"a&#38;b\">\n\
-             <noscript><p>JavaScript is off: press the button to finish signing in.</p>\
-             <button type=\"submit\">Continue</button></noscript>\n</form>\n\
-             <script nonce=\"{nonce}\">document.getElementById(\"relay\").submit();</script>\n</main>"
-        );
-        assert!(page.contains(&expected), "{page}");
-        assert_eq!(page.matches("<script").count(), 1);
-    }
+    use super::escaping::{ESCAPED, HOSTILE, text};
 
     #[tokio::test]
     async fn the_home_page_escapes_name_and_email() {
@@ -248,21 +179,5 @@ mod tests {
         assert!(!page.contains("<script"));
         let unknown = text(me(&info, None, 0)).await;
         assert!(unknown.contains("<dt>access token expires in</dt><dd>unknown</dd>"));
-    }
-
-    #[tokio::test]
-    async fn the_problem_page_escapes_title_and_message() {
-        let response = problem(StatusCode::BAD_GATEWAY, HOSTILE, HOSTILE);
-        assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "text/html; charset=utf-8"
-        );
-        let page = text(response).await;
-        assert!(page.contains(&format!("<title>{ESCAPED}</title>")));
-        assert!(page.contains(&format!(
-            "<h1 id=\"problem-title\">{ESCAPED}</h1>\n<p class=\"error\" id=\"problem\">{ESCAPED}</p>\n"
-        )));
-        assert!(!page.contains("<script"));
     }
 }

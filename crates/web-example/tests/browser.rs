@@ -335,7 +335,8 @@ async fn panva_login(browser: &Browser, login: &str) {
 // The scenarios
 // ---------------------------------------------------------------------------------------------
 
-/// Log in, see the name, see a refresh on `/me` once the access token expired, log out.
+/// Open a page that needs a login, log in and land back on it (`return_to`), see the name at
+/// home, see a refresh on `/me` once the access token expired, log out.
 async fn full_session(
     site: &Site,
     browser: &Browser,
@@ -344,10 +345,17 @@ async fn full_session(
     expect_email: &str,
     screenshot: &str,
 ) {
-    browser.goto(&format!("{}/", site.base)).await;
-    browser.click("#login").await;
+    browser.goto(&format!("{}/me?from=start", site.base)).await;
     login(browser).await;
+    assert_eq!(browser.text("#user-email").await, expect_email);
+    let landed = browser.client.current_url().await.unwrap();
+    assert_eq!(
+        (landed.path(), landed.query()),
+        ("/me", Some("from=start")),
+        "the login did not return to where it started"
+    );
 
+    browser.click("#home").await;
     assert_eq!(browser.text("#name").await, expect_name);
     assert_eq!(browser.text("#email").await, expect_email);
     let shot = browser.screenshot(screenshot).await;

@@ -1,16 +1,15 @@
-//! `/callback` against requests no browser of the user sends: a cross-site request with a wrong
-//! `state`, and an oversized body. Plain HTTP with the session cookie carried by hand, against
+//! `/login` and `/callback` against requests no browser of the user sends: a cross-site request
+//! with a wrong `state`, an oversized body, and `return_to` values that would leave the site. Plain HTTP with the session cookie carried by hand, against
 //! the embedded development provider; no browser needed.
 
 use std::net::{Ipv4Addr, TcpListener as StdListener};
 
 use authing_oidc::ResponseMode;
+use authing_oidc_axum::SESSION_COOKIE as COOKIE;
 use authing_oidc_dev_provider::{AuthorizationResponse, DevProviderConfig, login_without_browser};
 use authing_oidc_web_example::{App, Config, Provider, app};
 use reqwest::{StatusCode, header};
 use tokio::task::JoinHandle;
-
-const COOKIE: &str = "web_example_session";
 
 struct Site {
     app: App,
@@ -72,9 +71,14 @@ impl Site {
     /// `/login` in a fresh browser: the session cookie holding the pending login, and the
     /// callback the provider sends once alice has signed in.
     async fn start_login(&self) -> (String, AuthorizationResponse) {
+        self.start_login_at("/login").await
+    }
+
+    /// As [`Site::start_login`], from `path` (e.g. `/login?return_to=…`).
+    async fn start_login_at(&self, path: &str) -> (String, AuthorizationResponse) {
         let response = self
             .http
-            .get(format!("{}/login", self.base))
+            .get(format!("{}{path}", self.base))
             .send()
             .await
             .unwrap();
@@ -126,13 +130,18 @@ impl Site {
 
 /// A signed-in answer to the real callback: back home, with a new session id that is signed in.
 async fn assert_signs_in(site: &Site, response: reqwest::Response) {
+    assert_signs_in_to(site, response, "/").await;
+}
+
+/// As [`assert_signs_in`], landing on `to`.
+async fn assert_signs_in_to(site: &Site, response: reqwest::Response, to: &str) {
     assert_eq!(
         response.status(),
         StatusCode::SEE_OTHER,
         "{}",
         response.text().await.unwrap()
     );
-    assert_eq!(location(&response), "/");
+    assert_eq!(location(&response), to);
     let cookie = session_cookie(&response).expect("the signed-in session");
     assert_eq!(site.signed_in_as(&cookie).await.as_deref(), Some("Alice Example"));
 }
@@ -203,4 +212,47 @@ async fn an_oversized_callback_body_is_413_and_never_reaches_the_flow() {
     assert_eq!(answer.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(site.app.form_post_relays(), 0, "nothing was relayed");
     assert_signs_in(&site, site.post_callback(Some(&cookie), body.clone()).await).await;
+}
+
+/// A `return_to` that names another site (absolute URL, network-path reference, backslash
+/// form, a scheme) is refused: the login completes on the home page, never elsewhere. A path
+/// of the site itself is honoured.
+#[tokio::test]
+async fn return_to_never_leaves_the_site() {
+    let site = site(ResponseMode::Query).await;
+    let cases = [
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("/me?tab=2", "/me?tab=2"),
+    ];
+    for (return_to, lands) in cases {
+        let encoded: String = url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect();
+        let (cookie, callback) = site.start_login_at(&format!("/login?return_to={encoded}")).await;
+        let AuthorizationResponse::Redirect(real) = &callback else {
+            panic!("{callback:?}")
+        };
+        let answer = site.get_callback(&cookie, real.query().unwrap()).await;
+        assert_signs_in_to(&site, answer, lands).await;
+    }
+}
+
+/// A page that needs a login, opened without one: a browser goes to `/login` with the page as
+/// `return_to`; an API client (no `text/html`) gets 401 and no redirect.
+#[tokio::test]
+async fn a_protected_page_sends_browsers_to_login_and_back() {
+    let site = site(ResponseMode::Query).await;
+    let page = |accept: &'static str| {
+        site.http
+            .get(format!("{}/me?tab=2", site.base))
+            .header(header::ACCEPT, accept)
+            .send()
+    };
+    let browser = page("text/html,application/xhtml+xml").await.unwrap();
+    assert_eq!(browser.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&browser), "/login?return_to=%2Fme%3Ftab%3D2");
+    let api = page("application/json").await.unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert!(api.headers().get(header::LOCATION).is_none());
 }
