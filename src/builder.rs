@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::client::{AuthenticationClient, Endpoint, Inner, Provider};
+use crate::client_auth::{AssertionAudience, ClientCredentials, ClientKey};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{
     AuthMethod, DEFAULT_LEEWAY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, Protocol, SigningAlgorithm,
@@ -39,9 +40,12 @@ pub struct AuthenticationClientBuilder {
     app_host: Option<String>,
     redirect_uri: Option<String>,
     protocol: Protocol,
-    token_auth: AuthMethod,
-    introspection_auth: AuthMethod,
-    revocation_auth: AuthMethod,
+    token_auth: Option<AuthMethod>,
+    introspection_auth: Option<AuthMethod>,
+    revocation_auth: Option<AuthMethod>,
+    client_key: Option<ClientKey>,
+    client_assertion_alg: Option<SigningAlgorithm>,
+    assertion_audience: AssertionAudience,
     id_token_alg: Option<SigningAlgorithm>,
     timeout: Option<Duration>,
     max_response_bytes: Option<usize>,
@@ -70,6 +74,7 @@ impl std::fmt::Debug for AuthenticationClientBuilder {
             .field("secret", &self.secret)
             .field("app_host", &self.app_host)
             .field("protocol", &self.protocol)
+            .field("client_key", &self.client_key)
             .finish_non_exhaustive()
     }
 }
@@ -112,19 +117,42 @@ impl AuthenticationClientBuilder {
 
     /// Client authentication at the token endpoint; default `client_secret_post`.
     pub fn token_endpoint_auth_method(mut self, m: AuthMethod) -> Self {
-        self.token_auth = m;
+        self.token_auth = Some(m);
         self
     }
 
     /// Client authentication at the introspection endpoint; default `client_secret_post`.
     pub fn introspection_endpoint_auth_method(mut self, m: AuthMethod) -> Self {
-        self.introspection_auth = m;
+        self.introspection_auth = Some(m);
         self
     }
 
     /// Client authentication at the revocation endpoint; default `client_secret_post`.
     pub fn revocation_endpoint_auth_method(mut self, m: AuthMethod) -> Self {
-        self.revocation_auth = m;
+        self.revocation_auth = Some(m);
+        self
+    }
+
+    /// The client's private key, for [`AuthMethod::PrivateKeyJwt`] (RFC 7523)
+    /// and signed request objects (RFC 9101). Read one with
+    /// [`ClientKey::parse`] (PKCS#8 PEM or a private JWK).
+    pub fn client_key(mut self, key: ClientKey) -> Self {
+        self.client_key = Some(key);
+        self
+    }
+
+    /// The algorithm `private_key_jwt` assertions (and request objects) are
+    /// signed with. Default: the JWK's `alg`, else RS256 for RSA keys (PS256
+    /// under [`fapi2`](Self::fapi2)), ES256, ES384 or EdDSA by key type.
+    pub fn client_assertion_signing_alg(mut self, alg: SigningAlgorithm) -> Self {
+        self.client_assertion_alg = Some(alg);
+        self
+    }
+
+    /// The `aud` of client assertions; default the issuer (FAPI 2.0). Some
+    /// providers want [`AssertionAudience::TokenEndpoint`].
+    pub fn client_assertion_audience(mut self, audience: AssertionAudience) -> Self {
+        self.assertion_audience = audience;
         self
     }
 
@@ -276,9 +304,9 @@ impl AuthenticationClientBuilder {
         if app_id.trim().is_empty() {
             return Err(Error::config("app_id is required"));
         }
-        let needs_secret = [self.token_auth, self.introspection_auth, self.revocation_auth]
-            .iter()
-            .any(|m| *m != AuthMethod::None)
+        let methods =
+            [self.token_auth, self.introspection_auth, self.revocation_auth].map(Option::unwrap_or_default);
+        let needs_secret = methods.iter().any(|m| m.needs_secret())
             || self.id_token_alg.is_some_and(SigningAlgorithm::is_symmetric);
         // An empty secret would make HS256 id_tokens forgeable by anyone: refuse it outright.
         if self
@@ -290,8 +318,13 @@ impl AuthenticationClientBuilder {
         }
         if needs_secret && self.secret.is_none() {
             return Err(Error::config(
-                "secret is required: an endpoint auth method other than none, or an HS* id_token \
+                "secret is required: a client_secret_* auth method, or an HS* id_token \
                  algorithm, is configured",
+            ));
+        }
+        if methods.contains(&AuthMethod::PrivateKeyJwt) && self.client_key.is_none() {
+            return Err(Error::config(
+                "private_key_jwt needs the client's private key (client_key)",
             ));
         }
         let redirect_uri = match &self.redirect_uri {
@@ -302,6 +335,19 @@ impl AuthenticationClientBuilder {
             Provider::Authing { app_host } => format!("{}/oidc", app_host.as_str().trim_end_matches('/')),
             Provider::Discovered(m) => m.issuer.clone(),
         };
+        let audience = match &self.assertion_audience {
+            AssertionAudience::Issuer => issuer.clone(),
+            AssertionAudience::TokenEndpoint => {
+                AuthenticationClient::endpoint_of(&provider, self.protocol, Endpoint::Token)?.to_string()
+            }
+            AssertionAudience::Custom(aud) => aud.clone(),
+        };
+        let credentials = ClientCredentials::new(
+            app_id.clone(),
+            self.secret.clone(),
+            self.client_key.as_ref().map(|k| (k, self.client_assertion_alg)),
+            audience,
+        )?;
         let leeway = self.leeway.unwrap_or(DEFAULT_LEEWAY);
         let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         // The cache gets what it fetches with; it never reaches back into the client.
@@ -319,13 +365,13 @@ impl AuthenticationClientBuilder {
                     .secret
                     .as_ref()
                     .map(|s| crate::jose::hmac::ClientSecretKeys::new(s.expose_secret())),
-                secret: self.secret,
+                credentials,
                 redirect_uri,
                 insecure_http: self.insecure_http,
                 protocol: self.protocol,
-                token_auth: self.token_auth,
-                introspection_auth: self.introspection_auth,
-                revocation_auth: self.revocation_auth,
+                token_auth: methods[0],
+                introspection_auth: methods[1],
+                revocation_auth: methods[2],
                 id_token_alg: self.id_token_alg,
                 leeway,
                 max_iat_skew: self

@@ -19,8 +19,7 @@ use crate::logout::LogoutParams;
 use crate::pkce::{self, CodeChallenge, CodeChallengeMethod};
 use crate::redirect_uri::RedirectUri;
 use crate::secret::{
-    AccessSecret, AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, ExposeSecret as _, OAuthToken,
-    RefreshToken,
+    AccessSecret, AccessToken, AuthorizationCode, CodeVerifier, ExposeSecret as _, OAuthToken, RefreshToken,
 };
 use crate::token_set::{RawTokenResponse, RefreshAnswer, TokenSet, refresh_token_member};
 use crate::userinfo::UserInfo;
@@ -36,7 +35,8 @@ pub struct AuthenticationClient {
 
 pub(crate) struct Inner {
     pub(crate) app_id: String,
-    pub(crate) secret: Option<ClientSecret>,
+    /// The secret and private key, with their signers (docs/protocol.md §7.1).
+    pub(crate) credentials: crate::client_auth::ClientCredentials,
     /// The secret keyed for HS* JWTs, derived once.
     pub(crate) hmac_keys: Option<crate::jose::hmac::ClientSecretKeys>,
     pub(crate) redirect_uri: Option<RedirectUri>,
@@ -74,7 +74,7 @@ impl std::fmt::Debug for AuthenticationClient {
             .field("app_id", &i.app_id)
             .field("issuer", &i.issuer)
             .field("protocol", &i.protocol)
-            .field("secret", &i.secret)
+            .field("credentials", &i.credentials)
             .field("token_endpoint_auth_method", &i.token_auth)
             .finish_non_exhaustive()
     }
@@ -209,29 +209,11 @@ impl AuthenticationClient {
         }
     }
 
-    /// Adds the client's credentials for `method` to a form, or returns the
-    /// `Authorization: Basic` header.
-    fn authenticate(&self, method: AuthMethod, form: &mut Form) -> Result<Option<HeaderValue>> {
-        let id = &self.inner.app_id;
-        let secret = || {
-            self.inner
-                .secret
-                .as_ref()
-                .map(|s| s.expose_secret())
-                .ok_or_else(|| Error::config(format!("{} needs the client secret", method.as_str())))
-        };
-        match method {
-            AuthMethod::ClientSecretPost => {
-                form.push("client_id", id.as_str())
-                    .push_secret("client_secret", secret()?);
-                Ok(None)
-            }
-            AuthMethod::ClientSecretBasic => Ok(Some(form.basic_authorization(id, secret()?)?)),
-            AuthMethod::None => {
-                form.push("client_id", id.as_str());
-                Ok(None)
-            }
-        }
+    /// Adds the client's credentials for `method` to a form (a signed
+    /// assertion for the JWT methods), or returns the `Authorization: Basic`
+    /// header.
+    pub(crate) fn authenticate(&self, method: AuthMethod, form: &mut Form) -> Result<Option<HeaderValue>> {
+        self.inner.credentials.apply(method, form, self.clock())
     }
 
     /// Generates the login URL (`build_authorize_url`).

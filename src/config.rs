@@ -53,8 +53,8 @@ impl FromStr for Protocol {
     }
 }
 
-/// How the client authenticates to the token, introspection and revocation
-/// endpoints (OIDC Core §9).
+/// How the client authenticates to the token, introspection, revocation and
+/// pushed authorization request endpoints (OIDC Core §9, RFC 7523).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum AuthMethod {
@@ -65,30 +65,57 @@ pub enum AuthMethod {
     ClientSecretBasic,
     /// A public client: `client_id` in the body only; PKCE carries the proof.
     None,
+    /// A JWT signed HS256 with the client secret (RFC 7523 §2.2, OIDC Core
+    /// §9), as `client_assertion`.
+    ClientSecretJwt,
+    /// A JWT signed with the client's private key (RFC 7523 §2.2, OIDC Core
+    /// §9), as `client_assertion`; see [`crate::client_auth`].
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
-    /// The registered name (`client_secret_post`, `client_secret_basic`, `none`).
+    /// Every method, in the order of OIDC Core §9.
+    pub const ALL: [AuthMethod; 5] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::ClientSecretJwt,
+        AuthMethod::PrivateKeyJwt,
+        AuthMethod::None,
+    ];
+
+    /// The registered name (`client_secret_post`, `client_secret_basic`,
+    /// `client_secret_jwt`, `private_key_jwt`, `none`).
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::None => "none",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
+    }
+
+    /// Whether the method uses the client secret.
+    pub fn needs_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretPost | AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretJwt
+        )
     }
 }
 
 impl FromStr for AuthMethod {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "client_secret_post" => Ok(AuthMethod::ClientSecretPost),
-            "client_secret_basic" => Ok(AuthMethod::ClientSecretBasic),
-            "none" => Ok(AuthMethod::None),
-            other => Err(Error::config(format!(
-                "unknown auth method {other:?} (expected client_secret_post, client_secret_basic or none)"
-            ))),
-        }
+        AuthMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "unknown auth method {s:?} (expected client_secret_post, client_secret_basic, \
+                     client_secret_jwt, private_key_jwt or none)"
+                ))
+            })
     }
 }
 
@@ -228,11 +255,7 @@ mod tests {
             assert_eq!(a.as_str().parse::<SigningAlgorithm>().ok(), Some(a));
         }
         assert!("none".parse::<SigningAlgorithm>().is_err());
-        for m in [
-            AuthMethod::ClientSecretPost,
-            AuthMethod::ClientSecretBasic,
-            AuthMethod::None,
-        ] {
+        for m in AuthMethod::ALL {
             assert_eq!(m.as_str().parse::<AuthMethod>().ok(), Some(m));
         }
         for p in [Protocol::Oidc, Protocol::Oauth, Protocol::Saml, Protocol::Cas] {

@@ -61,6 +61,8 @@
 //!
 //! - [`flow`]: the typed login flow and self-refreshing sessions; [`callback`]
 //!   parses what the browser brings back;
+//! - [`client_auth`]: client authentication, incl. RFC 7523 assertions with
+//!   a [`ClientKey`];
 //! - [`config`]: protocol, auth methods, algorithms; [`discovery`]: provider
 //!   metadata for non-Authing providers;
 //! - [`authorize`], [`logout`]: the URLs the browser is sent to, back to a
@@ -85,6 +87,7 @@ pub mod authorize;
 mod builder;
 pub mod callback;
 mod client;
+pub mod client_auth;
 pub mod clock;
 pub mod config;
 pub mod discovery;
@@ -110,6 +113,7 @@ pub mod userinfo;
 pub use authorize::{AuthorizeParams, AuthorizeUrl, ResponseMode};
 pub use builder::AuthenticationClientBuilder;
 pub use client::AuthenticationClient;
+pub use client_auth::{AssertionAudience, ClientKey};
 pub use config::{AuthMethod, Protocol, SigningAlgorithm};
 pub use error::{AuthorizationError, Error, IdTokenError, OpError, Result};
 pub use id_token::{IdTokenClaims, IdTokenVerifier, VerifyOptions};

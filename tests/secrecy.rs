@@ -366,3 +366,94 @@ async fn an_echoed_basic_authorization_header_is_redacted() {
         assert!(!shown.contains(spelling), "the error shows {spelling}: {shown}");
     }
 }
+
+fn client_key_file(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/support/client-keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The private key (its PEM body and its JWK `d`) and the client assertions
+/// it signs (RFC 7523) stay out of every error, `Debug` and log line, also
+/// when a provider echoes the request back.
+#[tokio::test]
+async fn client_assertions_and_the_private_key_never_show() {
+    use authing_oidc::ClientKey;
+    let logs = log_buffer();
+    let pem = client_key_file("ec.pem");
+    let jwk_text = client_key_file("rsa.jwk.json");
+    let jwk: serde_json::Value = serde_json::from_str(&jwk_text).unwrap();
+    let pem_body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    // Every 16-character window of the key material is a canary.
+    let mut key_canaries: Vec<String> = Vec::new();
+    for text in [
+        pem_body.as_str(),
+        jwk["d"].as_str().unwrap(),
+        jwk["p"].as_str().unwrap(),
+    ] {
+        let chars: Vec<char> = text.chars().collect();
+        key_canaries.extend(
+            chars
+                .chunks(16)
+                .filter(|c| c.len() == 16)
+                .map(|c| c.iter().collect()),
+        );
+    }
+    let server = MockServer::start().await;
+    echo_everything(&server);
+    let mut shown = Vec::new();
+    for key in [
+        ClientKey::parse(&pem).unwrap(),
+        ClientKey::parse(&jwk_text).unwrap(),
+    ] {
+        shown.push(format!("{key:?}"));
+        let builder = AuthenticationClient::builder()
+            .app_id("app")
+            .secret(CANARIES[0])
+            .app_host(server.url())
+            .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+            .introspection_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+            .revocation_endpoint_auth_method(AuthMethod::ClientSecretJwt)
+            .redirect_uri("https://example.com/cb")
+            .client_key(key);
+        shown.push(format!("{builder:?}"));
+        let c = builder.build().unwrap();
+        shown.push(format!("{c:?}"));
+        shown.extend(every_operation(&c).await);
+    }
+    // A key that does not parse is refused without being quoted.
+    let broken = pem.replace("MI", "!!");
+    shown.push(show(&ClientKey::parse(&broken)));
+    let mut broken_jwk = jwk.clone();
+    broken_jwk["q"] = "AQAB".into();
+    shown.push(show(&ClientKey::parse(&broken_jwk.to_string())));
+    // The assertions really went out, so the test could fail.
+    let assertions: Vec<String> = server
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            r.form()
+                .into_iter()
+                .find(|(k, _)| k == "client_assertion")
+                .map(|(_, v)| v)
+        })
+        .collect();
+    assert!(assertions.len() >= 8, "{}", assertions.len());
+    let logs = captured_logs(&logs);
+    for (i, text) in shown.iter().chain([&logs]).enumerate() {
+        assert_clean(&format!("output {i}"), text);
+        for a in &assertions {
+            // The signature part is unique to each assertion.
+            let sig = a.rsplit('.').next().unwrap();
+            assert!(!text.contains(sig), "output {i} shows an assertion: {text}");
+        }
+        for k in &key_canaries {
+            assert!(
+                !text.contains(k.as_str()),
+                "output {i} shows key material: {text}"
+            );
+        }
+    }
+}
