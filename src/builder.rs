@@ -143,7 +143,7 @@ impl AuthenticationClientBuilder {
 
     /// The algorithm `private_key_jwt` assertions (and request objects) are
     /// signed with. Default: the JWK's `alg`, else RS256 for RSA keys (PS256
-    /// under [`fapi2`](Self::fapi2)), ES256, ES384 or EdDSA by key type.
+    /// under the FAPI 2.0 preset), ES256, ES384 or EdDSA by key type.
     pub fn client_assertion_signing_alg(mut self, alg: SigningAlgorithm) -> Self {
         self.client_assertion_alg = Some(alg);
         self

@@ -114,16 +114,6 @@ impl ClientCredentials {
         })
     }
 
-    /// The private key's signer, if a key is configured.
-    pub(crate) fn key_signer(&self) -> Option<&JwsSigner> {
-        self.key_signer.as_ref()
-    }
-
-    /// The `aud` of client assertions.
-    pub(crate) fn audience(&self) -> &str {
-        &self.audience
-    }
-
     /// Adds the client's credentials for `method` to a form, or returns the
     /// `Authorization: Basic` header.
     pub(crate) fn apply(
