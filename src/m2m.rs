@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use crate::builder::AuthenticationClientBuilder;
 use crate::client::AuthenticationClient;
 use crate::error::{Error, Result};
 use crate::flow::authenticated::refresh_margin;
@@ -29,10 +30,15 @@ pub const DEFAULT_UNSTATED_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// [`invalidate`](Self::invalidate). Cheap to clone; clones share the cache,
 /// and concurrent callers share one request.
 ///
+/// A service that only calls APIs needs nothing but where the provider is and the access key
+/// pair ([`for_app_host`](Self::for_app_host), [`discover`](Self::discover)); a service that
+/// also logs users in can share its application's client ([`new`](Self::new)).
+///
 /// ```no_run
-/// # async fn run(client: authing_oidc::AuthenticationClient) -> Result<(), authing_oidc::Error> {
+/// # async fn run() -> Result<(), authing_oidc::Error> {
 /// use authing_oidc::{AccessSecret, m2m::ClientCredentialsSource};
-/// let source = ClientCredentialsSource::new(client, "api:read", "ACCESS_KEY", AccessSecret::new("SECRET"))?;
+/// let source = ClientCredentialsSource::for_app_host(
+///     "https://sample-app.authing.cn", "api:read", "ACCESS_KEY", AccessSecret::new("SECRET"))?;
 /// let token = source.token().await?; // cached until it nears expiry
 /// # Ok(()) }
 /// ```
@@ -94,6 +100,79 @@ impl ClientCredentialsSource {
                 unstated_lifetime_secs: AtomicU64::new(DEFAULT_UNSTATED_LIFETIME.as_secs()),
             }),
         })
+    }
+
+    /// A source for the Authing application at `app_host` (e.g.
+    /// `https://sample-app.authing.cn`), authenticated by the access key pair alone: no
+    /// application id or secret is needed, since the key pair is what the token request
+    /// sends as `client_id` / `client_secret`.
+    ///
+    /// # Errors
+    ///
+    /// An unusable `app_host` (as [`AuthenticationClientBuilder::build`]), an empty scope or
+    /// access key.
+    pub fn for_app_host(
+        app_host: &str,
+        scope: impl Into<String>,
+        access_key: impl Into<String>,
+        access_secret: AccessSecret,
+    ) -> Result<Self> {
+        Self::from_builder(
+            AuthenticationClient::builder().app_host(app_host),
+            scope,
+            access_key,
+            access_secret,
+        )
+    }
+
+    /// A source for any OpenID Provider, found from its `issuer` by OpenID Connect Discovery,
+    /// authenticated by the access key pair alone.
+    ///
+    /// # Errors
+    ///
+    /// As [`AuthenticationClientBuilder::discover`], an empty scope or access key.
+    pub async fn discover(
+        issuer: &str,
+        scope: impl Into<String>,
+        access_key: impl Into<String>,
+        access_secret: AccessSecret,
+    ) -> Result<Self> {
+        let access_key = access_key.into();
+        let client = Self::key_pair_client(AuthenticationClient::builder(), &access_key, &access_secret)?
+            .discover(issuer)
+            .await?;
+        Self::new(client, scope, access_key, access_secret)
+    }
+
+    /// As [`for_app_host`](Self::for_app_host) from a builder that already says where the
+    /// provider is ([`app_host`](AuthenticationClientBuilder::app_host)) and, perhaps, how to
+    /// reach it (timeout, HTTP client, clock). Its application id and secret, if set, are
+    /// replaced by the key pair.
+    ///
+    /// # Errors
+    ///
+    /// As [`for_app_host`](Self::for_app_host).
+    pub fn from_builder(
+        builder: AuthenticationClientBuilder,
+        scope: impl Into<String>,
+        access_key: impl Into<String>,
+        access_secret: AccessSecret,
+    ) -> Result<Self> {
+        let access_key = access_key.into();
+        let client = Self::key_pair_client(builder, &access_key, &access_secret)?.build()?;
+        Self::new(client, scope, access_key, access_secret)
+    }
+
+    /// The client of a programmatic access account: the key pair is its identity.
+    fn key_pair_client(
+        builder: AuthenticationClientBuilder,
+        access_key: &str,
+        access_secret: &AccessSecret,
+    ) -> Result<AuthenticationClientBuilder> {
+        if access_key.trim().is_empty() {
+            return Err(Error::input("access_key is empty"));
+        }
+        Ok(builder.app_id(access_key).secret(access_secret.expose_secret()))
     }
 
     /// Fetch a new token when the cached one has less than `margin` left (or
