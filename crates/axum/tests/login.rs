@@ -178,6 +178,10 @@ async fn full_login_returns_to_start(mode: ResponseMode) {
     assert!(text(page).await.starts_with("hello "));
     let token = browser.get("/token").await;
     assert_eq!(text(token).await, "token valid: true");
+    // Signed in already: /login goes straight to return_to, without a trip to the provider.
+    let again = browser.get("/login?return_to=%2Fprivate").await;
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&again), "/private");
 }
 
 #[tokio::test]
