@@ -3,6 +3,7 @@
 
 use url::Url;
 
+use crate::authorization_details::{AuthorizationDetail, check_list, check_resource, to_parameter};
 use crate::config::Protocol;
 use crate::error::{Error, Result};
 use crate::pkce::{CodeChallengeMethod, check_verifier_form};
@@ -63,7 +64,7 @@ const OIDC_RESPONSE_TYPES: [&str; 7] = [
 ];
 
 /// Parameters the URL builder sets itself; not accepted as extras.
-const RESERVED: [&str; 11] = [
+const RESERVED: [&str; 15] = [
     "client_id",
     "redirect_uri",
     "response_type",
@@ -75,6 +76,10 @@ const RESERVED: [&str; 11] = [
     "code_challenge",
     "code_challenge_method",
     "max_age",
+    "resource",
+    "authorization_details",
+    "request",
+    "request_uri",
 ];
 
 /// Optional parameters of `build_authorize_url`. Everything left unset takes
@@ -111,6 +116,11 @@ pub struct AuthorizeParams {
     pub code_challenge_method: Option<CodeChallengeMethod>,
     /// `max_age` in seconds (OIDC Core §3.1.2.1).
     pub max_age: Option<u64>,
+    /// Resource indicators (RFC 8707 §2): absolute URIs without fragment,
+    /// one `resource` parameter each, sent as given.
+    pub resource: Vec<String>,
+    /// Rich authorization request (RFC 9396 §2), sent as a JSON array.
+    pub authorization_details: Option<Vec<AuthorizationDetail>>,
     /// Further parameters, appended as given (e.g. `login_hint`, `ui_locales`).
     pub extra: Vec<(String, String)>,
 }
@@ -150,6 +160,18 @@ impl AuthorizeParams {
         code_challenge_method: CodeChallengeMethod);
     setter!(/// Sets `max_age`.
         max_age: u64);
+
+    /// Adds a resource indicator (RFC 8707).
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resource.push(resource.into());
+        self
+    }
+
+    /// Sets `authorization_details` (RFC 9396).
+    pub fn authorization_details(mut self, details: Vec<AuthorizationDetail>) -> Self {
+        self.authorization_details = Some(details);
+        self
+    }
 
     /// Adds a further parameter.
     pub fn extra(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -198,9 +220,46 @@ pub(crate) struct AuthorizeContext<'a> {
     pub(crate) redirect_uri: RedirectUri,
 }
 
+/// An authorization request's parameters, in the order they go on the
+/// wire, with what the callback is checked against.
+pub(crate) struct Prepared {
+    /// The authorization endpoint, as configured or discovered.
+    pub(crate) endpoint: Url,
+    pub(crate) params: Vec<(String, String)>,
+    state: String,
+    nonce: Option<String>,
+    redirect_uri: RedirectUri,
+}
+
+impl Prepared {
+    /// The [`AuthorizeUrl`] for `url`, which carries these parameters one
+    /// way or another (in its query, a request object, a `request_uri`).
+    pub(crate) fn into_url(self, url: Url) -> AuthorizeUrl {
+        AuthorizeUrl {
+            url,
+            state: Some(State::new(self.state)),
+            nonce: self.nonce.map(Nonce::new),
+            redirect_uri: Some(self.redirect_uri),
+        }
+    }
+}
+
 /// Builds an OIDC or OAuth authorization URL. (SAML and CAS URLs are built by
 /// the client: they carry no protocol parameters.)
 pub(crate) fn build(ctx: AuthorizeContext<'_>, p: AuthorizeParams) -> Result<AuthorizeUrl> {
+    let prepared = prepare(ctx, p)?;
+    let mut url = prepared.endpoint.clone();
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in &prepared.params {
+            q.append_pair(k, v);
+        }
+    }
+    Ok(prepared.into_url(url))
+}
+
+/// Checks `p` and lays out the parameters of the authorization request.
+pub(crate) fn prepare(ctx: AuthorizeContext<'_>, p: AuthorizeParams) -> Result<Prepared> {
     let oidc = ctx.protocol == Protocol::Oidc;
     let redirect_uri = ctx.redirect_uri;
     let response_type = p.response_type.clone().unwrap_or_else(|| "code".to_owned());
@@ -261,38 +320,49 @@ pub(crate) fn build(ctx: AuthorizeContext<'_>, p: AuthorizeParams) -> Result<Aut
             "{name} cannot be an extra parameter; use its own setter"
         )));
     }
-    let mut url = ctx.endpoint;
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("client_id", ctx.app_id);
-        q.append_pair("redirect_uri", redirect_uri.as_str());
-        q.append_pair("response_type", &response_type);
-        q.append_pair("scope", &scope);
-        q.append_pair("state", &state);
-        if let Some(n) = &nonce {
-            q.append_pair("nonce", n);
-        }
-        if let Some(m) = p.response_mode {
-            q.append_pair("response_mode", m.as_str());
-        }
-        if let Some(pr) = &prompt {
-            q.append_pair("prompt", pr);
-        }
-        if let Some((c, m)) = &challenge {
-            q.append_pair("code_challenge", c);
-            q.append_pair("code_challenge_method", m.as_str());
-        }
-        if let Some(max_age) = p.max_age {
-            q.append_pair("max_age", &max_age.to_string());
-        }
-        for (k, v) in &p.extra {
-            q.append_pair(k, v);
-        }
+    for r in &p.resource {
+        check_resource(r)?;
     }
-    Ok(AuthorizeUrl {
-        url,
-        state: Some(State::new(state)),
-        nonce: nonce.map(Nonce::new),
-        redirect_uri: Some(redirect_uri),
+    if let Some(d) = &p.authorization_details {
+        check_list(d)?;
+    }
+    let mut q: Vec<(String, String)> = Vec::new();
+    let mut push = |k: &str, v: &str| q.push((k.to_owned(), v.to_owned()));
+    push("client_id", ctx.app_id);
+    push("redirect_uri", redirect_uri.as_str());
+    push("response_type", &response_type);
+    push("scope", &scope);
+    push("state", &state);
+    if let Some(n) = &nonce {
+        push("nonce", n);
+    }
+    if let Some(m) = p.response_mode {
+        push("response_mode", m.as_str());
+    }
+    if let Some(pr) = &prompt {
+        push("prompt", pr);
+    }
+    if let Some((c, m)) = &challenge {
+        push("code_challenge", c);
+        push("code_challenge_method", m.as_str());
+    }
+    if let Some(max_age) = p.max_age {
+        push("max_age", &max_age.to_string());
+    }
+    for r in &p.resource {
+        push("resource", r);
+    }
+    if let Some(d) = &p.authorization_details {
+        push("authorization_details", &to_parameter(d)?);
+    }
+    for (k, v) in &p.extra {
+        push(k, v);
+    }
+    Ok(Prepared {
+        endpoint: ctx.endpoint,
+        params: q,
+        state,
+        nonce,
+        redirect_uri,
     })
 }

@@ -1,5 +1,7 @@
 //! Building an [`AuthenticationClient`]: the Authing preset or discovery.
 
+mod fapi2;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -46,6 +48,9 @@ pub struct AuthenticationClientBuilder {
     client_key: Option<ClientKey>,
     client_assertion_alg: Option<SigningAlgorithm>,
     assertion_audience: AssertionAudience,
+    par: Option<bool>,
+    jar: bool,
+    fapi2: bool,
     id_token_alg: Option<SigningAlgorithm>,
     timeout: Option<Duration>,
     max_response_bytes: Option<usize>,
@@ -153,6 +158,24 @@ impl AuthenticationClientBuilder {
     /// providers want [`AssertionAudience::TokenEndpoint`].
     pub fn client_assertion_audience(mut self, audience: AssertionAudience) -> Self {
         self.assertion_audience = audience;
+        self
+    }
+
+    /// Push every login's authorization request to the provider first
+    /// (PAR, RFC 9126), so the browser carries only a `request_uri`. Off by
+    /// default; on whenever the provider's metadata says
+    /// `require_pushed_authorization_requests`, and under
+    /// [`fapi2`](Self::fapi2).
+    pub fn pushed_authorization_requests(mut self, on: bool) -> Self {
+        self.par = Some(on);
+        self
+    }
+
+    /// Send authorization requests as request objects signed with the
+    /// client's private key (JAR, RFC 9101): by value (`request=`), or
+    /// inside a pushed authorization request.
+    pub fn request_objects(mut self, on: bool) -> Self {
+        self.jar = on;
         self
     }
 
@@ -299,7 +322,8 @@ impl AuthenticationClientBuilder {
         ))
     }
 
-    fn finish(self, provider: Provider, http: Http) -> Result<AuthenticationClient> {
+    fn finish(mut self, provider: Provider, http: Http) -> Result<AuthenticationClient> {
+        fapi2::apply(&mut self)?;
         let app_id = self.app_id.clone().unwrap_or_default();
         if app_id.trim().is_empty() {
             return Err(Error::config("app_id is required"));
@@ -373,6 +397,9 @@ impl AuthenticationClientBuilder {
                 introspection_auth: methods[1],
                 revocation_auth: methods[2],
                 id_token_alg: self.id_token_alg,
+                par: self.par.unwrap_or(false),
+                jar: self.jar,
+                fapi2: self.fapi2,
                 leeway,
                 max_iat_skew: self
                     .max_iat_skew

@@ -9,6 +9,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use url::Url;
 
+pub(crate) mod profile;
+mod pushed;
+
+use crate::authorization_details::TokenRequestExtras;
 use crate::authorize::{self, AuthorizeContext, AuthorizeParams, AuthorizeUrl};
 use crate::config::{AuthMethod, Protocol, SigningAlgorithm};
 use crate::discovery::ProviderMetadata;
@@ -47,6 +51,12 @@ pub(crate) struct Inner {
     pub(crate) introspection_auth: AuthMethod,
     pub(crate) revocation_auth: AuthMethod,
     pub(crate) id_token_alg: Option<SigningAlgorithm>,
+    /// Logins push their request first (RFC 9126), by configuration.
+    pub(crate) par: bool,
+    /// Authorization requests are signed request objects (RFC 9101).
+    pub(crate) jar: bool,
+    /// The FAPI 2.0 preset is on (`client/profile.rs`).
+    pub(crate) fapi2: bool,
     pub(crate) leeway: Duration,
     pub(crate) max_iat_skew: Duration,
     pub(crate) trusted_audiences: Vec<String>,
@@ -89,6 +99,7 @@ pub(crate) enum Endpoint {
     Introspection,
     Revocation,
     Jwks,
+    PushedAuthorization,
 }
 
 impl AuthenticationClient {
@@ -181,6 +192,8 @@ impl AuthenticationClient {
                     Endpoint::Introspection => format!("/{p}/token/introspection"),
                     Endpoint::Revocation => format!("/{p}/token/revocation"),
                     Endpoint::Jwks => "/oidc/.well-known/jwks.json".to_owned(),
+                    // What the development provider serves; Authing itself has no PAR today.
+                    Endpoint::PushedAuthorization => format!("/{p}/par"),
                 };
                 join(app_host, &path)
             }
@@ -192,6 +205,10 @@ impl AuthenticationClient {
                     Endpoint::Introspection => ("introspection_endpoint", m.introspection_endpoint.as_ref()),
                     Endpoint::Revocation => ("revocation_endpoint", m.revocation_endpoint.as_ref()),
                     Endpoint::Jwks => ("jwks_uri", Some(&m.jwks_uri)),
+                    Endpoint::PushedAuthorization => (
+                        "pushed_authorization_request_endpoint",
+                        m.pushed_authorization_request_endpoint.as_ref(),
+                    ),
                 };
                 let value =
                     value.ok_or_else(|| Error::config(format!("the provider advertises no {name}")))?;
@@ -263,19 +280,27 @@ impl AuthenticationClient {
                     redirect_uri: None,
                 })
             }
-            protocol => authorize::build(
-                AuthorizeContext {
-                    protocol,
-                    app_id: &self.inner.app_id,
-                    endpoint: self.endpoint(Endpoint::Authorization)?,
-                    redirect_uri: self.redirect_uri_for(
-                        "redirect_uri",
-                        params.redirect_uri.as_deref(),
-                        "for the authorize URL",
-                    )?,
-                },
-                params,
-            ),
+            _ if self.uses_par() => Err(Error::config(
+                "this client pushes its authorization requests (PAR): use \
+                 push_authorization_request, or the flow's begin",
+            )),
+            _ if self.uses_jar() => self.signed_authorize_url(params),
+            protocol => {
+                self.inner.profile_checks_authorize(&params)?;
+                authorize::build(
+                    AuthorizeContext {
+                        protocol,
+                        app_id: &self.inner.app_id,
+                        endpoint: self.endpoint(Endpoint::Authorization)?,
+                        redirect_uri: self.redirect_uri_for(
+                            "redirect_uri",
+                            params.redirect_uri.as_deref(),
+                            "for the authorize URL",
+                        )?,
+                    },
+                    params,
+                )
+            }
         }
     }
 
@@ -295,7 +320,25 @@ impl AuthenticationClient {
             .redirect_uri
             .as_ref()
             .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
-        self.exchange_code(code, code_verifier, redirect_uri).await
+        self.exchange_code(code, code_verifier, redirect_uri, &TokenRequestExtras::new())
+            .await
+    }
+
+    /// [`get_access_token_by_code`](Self::get_access_token_by_code) with
+    /// RFC 8707 `resource` and RFC 9396 `authorization_details` parameters.
+    pub async fn get_access_token_by_code_with(
+        &self,
+        code: &AuthorizationCode,
+        code_verifier: Option<&CodeVerifier>,
+        extras: &TokenRequestExtras,
+    ) -> Result<TokenSet> {
+        let redirect_uri = self
+            .inner
+            .redirect_uri
+            .as_ref()
+            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
+        self.exchange_code(code, code_verifier, redirect_uri, extras)
+            .await
     }
 
     /// The code exchange with an explicit redirect URI (the one the login used).
@@ -304,6 +347,7 @@ impl AuthenticationClient {
         code: &AuthorizationCode,
         code_verifier: Option<&CodeVerifier>,
         redirect_uri: &RedirectUri,
+        extras: &TokenRequestExtras,
     ) -> Result<TokenSet> {
         let mut form = Form::new();
         // RFC 6749 §4.1.3: identical to the authorization request's value, so the raw string.
@@ -312,6 +356,9 @@ impl AuthenticationClient {
             .push("redirect_uri", redirect_uri.as_str());
         if let Some(v) = code_verifier {
             form.push_secret("code_verifier", v.expose_secret());
+        }
+        for (name, value) in extras.pairs()? {
+            form.push(name, value);
         }
         self.token_request("get_access_token_by_code", form, Some(self.inner.token_auth))
             .await
@@ -349,9 +396,21 @@ impl AuthenticationClient {
     /// answer refused by strict parsing still yields the new refresh token it
     /// carries.
     pub(crate) async fn refresh_grant(&self, refresh_token: &RefreshToken) -> Result<RefreshAnswer> {
+        self.refresh_grant_with(refresh_token, &TokenRequestExtras::new())
+            .await
+    }
+
+    async fn refresh_grant_with(
+        &self,
+        refresh_token: &RefreshToken,
+        extras: &TokenRequestExtras,
+    ) -> Result<RefreshAnswer> {
         let mut form = Form::new();
         form.push("grant_type", "refresh_token")
             .push_secret("refresh_token", refresh_token.expose_secret());
+        for (name, value) in extras.pairs()? {
+            form.push(name, value);
+        }
         let reply = self
             .token_reply(
                 "get_new_access_token_by_refresh_token",
@@ -386,6 +445,17 @@ impl AuthenticationClient {
         refresh_token: &RefreshToken,
     ) -> Result<TokenSet> {
         self.refresh_grant(refresh_token).await?.tokens
+    }
+
+    /// [`get_new_access_token_by_refresh_token`](Self::get_new_access_token_by_refresh_token)
+    /// with RFC 8707 `resource` (down-scoping to one resource, §2.2) and
+    /// RFC 9396 `authorization_details` parameters.
+    pub async fn get_new_access_token_by_refresh_token_with(
+        &self,
+        refresh_token: &RefreshToken,
+        extras: &TokenRequestExtras,
+    ) -> Result<TokenSet> {
+        self.refresh_grant_with(refresh_token, extras).await?.tokens
     }
 
     /// Asks the provider whether an access or refresh token is active

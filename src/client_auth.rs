@@ -114,6 +114,11 @@ impl ClientCredentials {
         })
     }
 
+    /// The private key's signer (for request objects), if a key is configured.
+    pub(crate) fn key_signer(&self) -> Option<&JwsSigner> {
+        self.key_signer.as_ref()
+    }
+
     /// Adds the client's credentials for `method` to a form, or returns the
     /// `Authorization: Basic` header.
     pub(crate) fn apply(

@@ -47,6 +47,12 @@ pub struct ProviderMetadata {
     /// Response modes the provider supports.
     #[serde(default)]
     pub response_modes_supported: Vec<String>,
+    /// The pushed authorization request endpoint (RFC 9126 §5).
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// Whether every login must push its request first (RFC 9126 §5).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// Scopes the provider supports.
     #[serde(default)]
     pub scopes_supported: Vec<String>,
@@ -104,6 +110,10 @@ impl ProviderMetadata {
             ("introspection_endpoint", &self.introspection_endpoint),
             ("revocation_endpoint", &self.revocation_endpoint),
             ("end_session_endpoint", &self.end_session_endpoint),
+            (
+                "pushed_authorization_request_endpoint",
+                &self.pushed_authorization_request_endpoint,
+            ),
         ] {
             if let Some(v) = value {
                 provider_url(name, v, insecure_http)?;

@@ -111,6 +111,17 @@ pub enum Error {
     #[error("re-authentication required: {0}")]
     ReauthenticationRequired(String),
 
+    /// The configuration, or a request, contradicts the security profile
+    /// the client was built with (the FAPI 2.0 preset,
+    /// [`fapi2`](crate::AuthenticationClientBuilder::fapi2)).
+    #[error("the {profile} profile refuses this: {reason}")]
+    ProfileConflict {
+        /// The profile, e.g. `FAPI 2.0`.
+        profile: &'static str,
+        /// Which rule the setting breaks.
+        reason: String,
+    },
+
     /// Saved state could not be restored (wrong version, another issuer or
     /// client, malformed).
     #[error("cannot restore saved state: {0}")]

@@ -224,7 +224,7 @@ fn sensitive_header(value: &str) -> Result<HeaderValue> {
 /// form-urlencoded when encoded (space becomes `+`).
 #[derive(Default)]
 pub(crate) struct Form {
-    pairs: Vec<(&'static str, String)>,
+    pairs: Vec<(std::borrow::Cow<'static, str>, String)>,
     secrets: Redactions,
 }
 
@@ -234,7 +234,14 @@ impl Form {
     }
 
     pub(crate) fn push(&mut self, name: &'static str, value: impl Into<String>) -> &mut Self {
-        self.pairs.push((name, value.into()));
+        self.pairs.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a parameter whose name is not known in advance (the parameters
+    /// of a pushed authorization request, RFC 9126 §2.1).
+    pub(crate) fn push_owned(&mut self, name: String, value: String) -> &mut Self {
+        self.pairs.push((name.into(), value));
         self
     }
 

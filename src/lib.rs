@@ -70,6 +70,8 @@
 //!   challenges;
 //! - [`id_token`]: local id_token verification (OIDC Core §3.1.3.7, §12.2),
 //!   with the provider's keys cached and rotated by [`jwks`];
+//! - [`authorization_details`]: RFC 9396 rich authorization requests and
+//!   RFC 8707 resource indicators;
 //! - [`token_set`], [`userinfo`], [`introspection`]: typed responses;
 //! - [`m2m`]: cached machine-to-machine tokens;
 //! - [`clock`]: the injectable clock every expiry decision uses;
@@ -83,6 +85,7 @@
 #![warn(missing_docs)]
 
 pub mod access_token;
+pub mod authorization_details;
 pub mod authorize;
 mod builder;
 pub mod callback;
@@ -106,6 +109,7 @@ pub mod m2m;
 pub mod pkce;
 mod random;
 pub mod redirect_uri;
+mod request_object;
 pub mod secret;
 pub mod token_set;
 pub mod userinfo;
@@ -113,6 +117,7 @@ pub mod userinfo;
 pub use authorize::{AuthorizeParams, AuthorizeUrl, ResponseMode};
 pub use builder::AuthenticationClientBuilder;
 pub use client::AuthenticationClient;
+pub use client::profile::FAPI2_ALGORITHMS;
 pub use client_auth::{AssertionAudience, ClientKey};
 pub use config::{AuthMethod, Protocol, SigningAlgorithm};
 pub use error::{AuthorizationError, Error, IdTokenError, OpError, Result};

@@ -23,6 +23,9 @@ pub struct TokenSet {
     pub id_token: Option<IdToken>,
     /// The granted scope, when the provider said.
     pub scope: Option<String>,
+    /// The granted `authorization_details` (RFC 9396 §7), when the
+    /// provider sent them.
+    pub authorization_details: Option<Vec<crate::authorization_details::AuthorizationDetail>>,
     /// Any other fields of the response.
     pub extra: Map<String, Value>,
 }
@@ -36,6 +39,7 @@ impl std::fmt::Debug for TokenSet {
             .field("refresh_token", &self.refresh_token)
             .field("id_token", &self.id_token)
             .field("scope", &self.scope)
+            .field("authorization_details", &self.authorization_details)
             // Unknown fields may be tokens of some other kind: names only.
             .field("extra", &self.extra.keys().collect::<Vec<_>>())
             .finish()
@@ -53,6 +57,8 @@ pub(crate) struct RawTokenResponse {
     refresh_token: Option<RefreshToken>,
     id_token: Option<IdToken>,
     scope: Option<String>,
+    #[serde(default)]
+    authorization_details: Option<Vec<crate::authorization_details::AuthorizationDetail>>,
     #[serde(flatten)]
     extra: Map<String, Value>,
 }
@@ -75,6 +81,7 @@ impl TokenSet {
             refresh_token: raw.refresh_token,
             id_token: raw.id_token,
             scope: raw.scope,
+            authorization_details: raw.authorization_details,
             extra: raw.extra,
         })
     }

@@ -277,3 +277,406 @@ fn assertion_methods_need_their_key_material() {
         assert_eq!(m.parse::<AuthMethod>().unwrap().as_str(), m);
     }
 }
+
+// ------------------------------------------------------------ PAR, JAR, RAR, resource
+
+use authing_oidc::authorization_details::{AuthorizationDetail, TokenRequestExtras};
+use authing_oidc::flow::{CallbackParams, Unauthorized};
+use authing_oidc::{AuthorizeParams, ExposeSecret, ResponseMode};
+
+const REQUEST_URI: &str = "urn:ietf:params:oauth:request_uri:pushed-1";
+
+fn par_answer() -> Canned {
+    Canned::json(201, json!({"request_uri": REQUEST_URI, "expires_in": 60}))
+}
+
+fn url_query(url: &url::Url) -> HashMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+fn payment() -> Vec<AuthorizationDetail> {
+    AuthorizationDetail::parse_list(r#"[{"type": "payment_initiation", "actions": ["initiate"], "instructedAmount": {"currency": "EUR", "amount": "1.00"}}]"#).unwrap()
+}
+
+#[tokio::test]
+async fn par_pushes_the_whole_request_and_the_browser_gets_only_client_id_and_request_uri() {
+    let server = MockServer::start().await;
+    server.on("/oidc/par", par_answer());
+    let client = builder(&server)
+        .pushed_authorization_requests(true)
+        .build()
+        .unwrap();
+    assert!(client.uses_par());
+    // The synchronous start cannot push: it refuses, and sends nothing.
+    let err = Unauthorized::new(client.clone()).start().unwrap_err();
+    assert!(matches!(&err, Error::Config(m) if m.contains("begin")), "{err}");
+    assert!(client.build_authorize_url(AuthorizeParams::new()).is_err());
+    assert!(server.requests().is_empty());
+    let (url, pending) = Unauthorized::new(client)
+        .resource("https://api.example/a")
+        .resource("https://api.example/b")
+        .authorization_details(payment())
+        .begin()
+        .await
+        .unwrap();
+    assert_eq!(url.path(), "/oidc/auth");
+    let q = url_query(&url);
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert_eq!(q["client_id"], APP_ID);
+    assert_eq!(q["request_uri"], REQUEST_URI);
+    let pushed = server.single();
+    assert_eq!(pushed.method, "POST");
+    assert_eq!(pushed.path, "/oidc/par");
+    let pairs = pushed.form();
+    let resources: Vec<_> = pairs
+        .iter()
+        .filter(|(k, _)| k == "resource")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(resources, ["https://api.example/a", "https://api.example/b"]);
+    let form: HashMap<_, _> = pairs.iter().filter(|(k, _)| k != "resource").cloned().collect();
+    assert_eq!(form["client_id"], APP_ID);
+    assert_eq!(form["client_secret"], SECRET);
+    assert_eq!(form["response_type"], "code");
+    assert_eq!(form["redirect_uri"], REDIRECT);
+    assert!(form["scope"].split(' ').any(|s| s == "openid"));
+    assert_eq!(form["code_challenge_method"], "S256");
+    assert!(form.contains_key("state") && form.contains_key("nonce"));
+    let details: Value = serde_json::from_str(&form["authorization_details"]).unwrap();
+    assert_eq!(details[0]["type"], "payment_initiation");
+    assert_eq!(details[0]["instructedAmount"]["amount"], "1.00");
+    // The pending login checks the callback against the pushed state.
+    let good = format!("code=c&state={}", form["state"]);
+    pending
+        .check_binding(&CallbackParams::from_query(&good).unwrap())
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_provider_that_requires_par_gets_it_without_configuration() {
+    let server = MockServer::start().await;
+    let issuer = server.url();
+    server.on(
+        "/.well-known/openid-configuration",
+        Canned::json(
+            200,
+            json!({
+                "issuer": issuer, "authorization_endpoint": format!("{issuer}/authorize"),
+                "token_endpoint": format!("{issuer}/token"), "jwks_uri": format!("{issuer}/jwks"),
+                "pushed_authorization_request_endpoint": format!("{issuer}/request"),
+                "require_pushed_authorization_requests": true,
+            }),
+        ),
+    );
+    server.on("/request", par_answer());
+    let client = AuthenticationClient::builder()
+        .app_id(APP_ID)
+        .secret(SECRET)
+        .redirect_uri(REDIRECT)
+        .token_endpoint_auth_method(AuthMethod::ClientSecretBasic)
+        .discover(&issuer)
+        .await
+        .unwrap();
+    assert!(client.uses_par());
+    let (url, _pending) = Unauthorized::new(client).begin().await.unwrap();
+    assert_eq!(url.path(), "/authorize");
+    assert_eq!(url_query(&url)["request_uri"], REQUEST_URI);
+    let pushed = server.requests().pop().unwrap();
+    assert_eq!(pushed.path, "/request");
+    // The token endpoint's method authenticates the push.
+    assert!(pushed.header("authorization").unwrap().starts_with("Basic "));
+    assert!(!form_map(&pushed).contains_key("client_secret"));
+}
+
+#[tokio::test]
+async fn a_pushed_request_refused_is_an_op_error_and_an_empty_request_uri_is_refused() {
+    let server = MockServer::start().await;
+    server.on(
+        "/oidc/par",
+        Canned::json(
+            400,
+            json!({"error": "invalid_request", "error_description": "bad"}),
+        ),
+    );
+    let client = builder(&server)
+        .pushed_authorization_requests(true)
+        .build()
+        .unwrap();
+    let err = Unauthorized::new(client.clone()).begin().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Op(op) if op.error.as_deref() == Some("invalid_request")),
+        "{err}"
+    );
+    server.on(
+        "/oidc/par",
+        Canned::json(201, json!({"request_uri": "", "expires_in": 60})),
+    );
+    let err = client
+        .push_authorization_request(AuthorizeParams::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidResponse { .. }), "{err}");
+}
+
+fn jwt_claims(jwt: &str, public: &Value, alg: Algorithm, issuer: &str) -> Value {
+    let mut v = Validation::new(alg);
+    v.set_audience(&[issuer]);
+    v.set_required_spec_claims(&["exp", "iat", "iss", "aud", "nbf", "jti"]);
+    jsonwebtoken::decode::<Value>(jwt, &jwk_key(public), &v)
+        .unwrap()
+        .claims
+}
+
+#[tokio::test]
+async fn jar_by_value_carries_every_parameter_signed() {
+    let server = MockServer::start().await;
+    let key = ClientKey::parse(&key_file("ec.jwk.json")).unwrap();
+    let public = key.public_jwk();
+    let client = builder(&server)
+        .client_key(key)
+        .request_objects(true)
+        .build()
+        .unwrap();
+    let login = client
+        .build_authorize_url(
+            AuthorizeParams::new()
+                .max_age(300u64)
+                .resource("https://api.example/a")
+                .resource("https://api.example/b")
+                .authorization_details(payment()),
+        )
+        .unwrap();
+    let q = url_query(&login.url);
+    assert_eq!(q.len(), 2, "only client_id and request: {q:?}");
+    assert_eq!(q["client_id"], APP_ID);
+    let jwt = &q["request"];
+    assert_eq!(header_of(jwt)["typ"], "oauth-authz-req+jwt");
+    assert_eq!(header_of(jwt)["kid"], "test-ec");
+    let issuer = format!("{}/oidc", server.url());
+    let claims = jwt_claims(jwt, &public, Algorithm::ES256, &issuer);
+    assert_eq!(claims["iss"], APP_ID);
+    assert_eq!(claims["client_id"], APP_ID);
+    assert_eq!(claims["redirect_uri"], REDIRECT);
+    assert_eq!(claims["response_type"], "code");
+    assert_eq!(claims["max_age"], 300);
+    assert_eq!(claims["state"], login.state.as_ref().unwrap().expose_secret());
+    assert_eq!(claims["nonce"], login.nonce.as_ref().unwrap().expose_secret());
+    assert_eq!(
+        claims["resource"],
+        json!(["https://api.example/a", "https://api.example/b"])
+    );
+    assert_eq!(claims["authorization_details"][0]["type"], "payment_initiation");
+    let (nbf, exp) = (claims["nbf"].as_u64().unwrap(), claims["exp"].as_u64().unwrap());
+    assert!(exp > nbf && exp - nbf <= 3600);
+    assert!(server.requests().is_empty(), "by value: nothing is sent");
+}
+
+#[tokio::test]
+async fn jar_inside_par_pushes_only_the_request_object_and_the_client_assertion() {
+    let server = MockServer::start().await;
+    server.on("/oidc/par", par_answer());
+    let key = ClientKey::parse(&key_file("ed.jwk.json")).unwrap();
+    let public = key.public_jwk();
+    let client = builder(&server)
+        .client_key(key)
+        .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .request_objects(true)
+        .pushed_authorization_requests(true)
+        .build()
+        .unwrap();
+    let (url, _) = Unauthorized::new(client).begin().await.unwrap();
+    assert_eq!(url_query(&url)["request_uri"], REQUEST_URI);
+    let pushed = server.single();
+    let form = form_map(&pushed);
+    let mut names: Vec<_> = form.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "client_assertion",
+            "client_assertion_type",
+            "client_id",
+            "request"
+        ]
+    );
+    let issuer = format!("{}/oidc", server.url());
+    let claims = jwt_claims(&form["request"], &public, Algorithm::EdDSA, &issuer);
+    assert_eq!(claims["code_challenge_method"], "S256");
+    let assertion = verify(
+        &form["client_assertion"],
+        &jwk_key(&public),
+        Algorithm::EdDSA,
+        &issuer,
+    );
+    assert_assertion_claims(&assertion, &issuer);
+}
+
+#[tokio::test]
+async fn resource_and_authorization_details_on_token_and_refresh_requests_and_granted_details_typed() {
+    let server = MockServer::start().await;
+    let mut body = token_body();
+    body["authorization_details"] = json!([{"type": "payment_initiation", "actions": ["initiate"], "instructedAmount": {"currency": "EUR", "amount": "1.00"}}]);
+    server.on("/oidc/token", Canned::json(200, body));
+    let client = builder(&server).build().unwrap();
+    let extras = TokenRequestExtras::new()
+        .resource("https://api.example/a")
+        .resource("urn:example:b")
+        .authorization_details(payment());
+    let tokens = client
+        .get_access_token_by_code_with(&AuthorizationCode::new("c"), None, &extras)
+        .await
+        .unwrap();
+    let granted = tokens.authorization_details.as_ref().unwrap();
+    assert_eq!(granted[0].r#type, "payment_initiation");
+    assert_eq!(granted[0].actions.as_deref(), Some(&["initiate".to_owned()][..]));
+    assert!(!tokens.extra.contains_key("authorization_details"));
+    client
+        .get_new_access_token_by_refresh_token_with(
+            &RefreshToken::new("rt"),
+            &TokenRequestExtras::new().resource("https://api.example/a"),
+        )
+        .await
+        .unwrap();
+    let requests = server.requests();
+    let code_pairs = requests[0].form();
+    let resources: Vec<_> = code_pairs
+        .iter()
+        .filter(|(k, _)| k == "resource")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(resources, ["https://api.example/a", "urn:example:b"]);
+    assert!(
+        code_pairs
+            .iter()
+            .any(|(k, v)| k == "authorization_details" && v.contains("payment_initiation"))
+    );
+    let refresh = form_map(&requests[1]);
+    assert_eq!(refresh["grant_type"], "refresh_token");
+    assert_eq!(refresh["resource"], "https://api.example/a");
+    // A resource with a fragment, or a relative one, is refused before anything is sent.
+    let bad = TokenRequestExtras::new().resource("https://api.example/#x");
+    assert!(
+        client
+            .get_new_access_token_by_refresh_token_with(&RefreshToken::new("rt"), &bad)
+            .await
+            .is_err()
+    );
+    assert!(
+        client
+            .build_authorize_url(AuthorizeParams::new().resource("relative"))
+            .is_err()
+    );
+    assert_eq!(server.requests().len(), 2);
+}
+
+// ------------------------------------------------------------ the FAPI 2.0 preset
+
+fn fapi2(server: &MockServer) -> AuthenticationClientBuilder {
+    AuthenticationClient::builder()
+        .app_id(APP_ID)
+        .app_host(server.url())
+        .redirect_uri(REDIRECT)
+        .client_key(ClientKey::parse(&key_file("rsa.jwk.json")).unwrap())
+        .fapi2()
+}
+
+fn is_conflict(r: Result<AuthenticationClient, Error>, what: &str) {
+    match r {
+        Err(Error::ProfileConflict { profile, reason }) => {
+            assert_eq!(profile, "FAPI 2.0");
+            assert!(reason.contains(what), "{reason}");
+        }
+        other => panic!("expected a FAPI 2.0 conflict about {what}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_fapi2_preset_refuses_a_contradicting_configuration() {
+    let server = MockServer::start().await;
+    is_conflict(
+        fapi2(&server)
+            .token_endpoint_auth_method(AuthMethod::ClientSecretBasic)
+            .build(),
+        "private_key_jwt",
+    );
+    is_conflict(
+        fapi2(&server)
+            .secret("s")
+            .revocation_endpoint_auth_method(AuthMethod::ClientSecretPost)
+            .build(),
+        "revocation",
+    );
+    is_conflict(
+        fapi2(&server).pushed_authorization_requests(false).build(),
+        "pushed",
+    );
+    is_conflict(
+        fapi2(&server)
+            .id_token_signed_response_alg(SigningAlgorithm::RS256)
+            .build(),
+        "id_tokens",
+    );
+    is_conflict(
+        fapi2(&server)
+            .client_assertion_signing_alg(SigningAlgorithm::RS256)
+            .build(),
+        "PS256",
+    );
+    is_conflict(fapi2(&server).insecure_allow_http().build(), "http");
+    is_conflict(
+        AuthenticationClient::builder()
+            .app_id(APP_ID)
+            .app_host(server.url())
+            .fapi2()
+            .build(),
+        "private key",
+    );
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test]
+async fn the_fapi2_preset_pushes_with_a_ps256_assertion_and_keeps_to_query_and_iss() {
+    let server = MockServer::start().await;
+    server.on("/oidc/par", par_answer());
+    let client = fapi2(&server).build().unwrap();
+    assert!(client.uses_par());
+    // No response mode other than query: refused before anything is sent.
+    let err = Unauthorized::new(client.clone())
+        .response_mode(ResponseMode::FormPost)
+        .begin()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::ProfileConflict { reason, .. } if reason.contains("query")),
+        "{err}"
+    );
+    // The stateless URL builder keeps to PKCE S256 as well.
+    let err = client
+        .push_authorization_request(AuthorizeParams::new())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::ProfileConflict { reason, .. } if reason.contains("PKCE")),
+        "{err}"
+    );
+    assert!(server.requests().is_empty());
+    let (url, pending) = Unauthorized::new(client).begin().await.unwrap();
+    assert_eq!(url_query(&url)["request_uri"], REQUEST_URI);
+    let pushed = server.single();
+    let jwt = assertion_of(&pushed);
+    assert_eq!(header_of(&jwt)["alg"], "PS256");
+    let form = form_map(&pushed);
+    // iss is required in the callback, whatever discovery says.
+    let without_iss = format!("code=c&state={}", form["state"]);
+    let err = pending
+        .check_binding(&CallbackParams::from_query(&without_iss).unwrap())
+        .unwrap_err();
+    assert!(matches!(err, Error::IssMismatch(_)), "{err}");
+    let with_iss = format!(
+        "{without_iss}&iss={}",
+        url::form_urlencoded::byte_serialize(format!("{}/oidc", server.url()).as_bytes()).collect::<String>()
+    );
+    pending
+        .check_binding(&CallbackParams::from_query(&with_iss).unwrap())
+        .unwrap();
+}

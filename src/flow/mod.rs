@@ -110,6 +110,22 @@ impl Unauthorized {
         self
     }
 
+    /// A resource indicator (RFC 8707) for the login; repeatable.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.params.resource.push(resource.into());
+        self
+    }
+
+    /// `authorization_details` (RFC 9396) for the login; the granted ones
+    /// come back in the token set.
+    pub fn authorization_details(
+        mut self,
+        details: Vec<crate::authorization_details::AuthorizationDetail>,
+    ) -> Self {
+        self.params.authorization_details = Some(details);
+        self
+    }
+
     /// How long the pending login may wait for its callback; default 10 minutes.
     pub fn pending_max_age(mut self, max_age: Duration) -> Self {
         self.pending_max_age = max_age;
@@ -119,7 +135,43 @@ impl Unauthorized {
     /// Generates state, nonce and a PKCE S256 verifier (OS CSPRNG) and returns
     /// the URL to send the browser to, with the [`PendingCallback`] that owns
     /// those secrets.
+    ///
+    /// A client that pushes its authorization requests (PAR: configured,
+    /// required by the provider, or the FAPI 2.0 preset) must make a request
+    /// first: use [`begin`](Self::begin); `start` refuses with a
+    /// configuration error.
     pub fn start(self) -> Result<(Url, PendingCallback)> {
+        let (client, params, verifier, pending_max_age) = self.prepare()?;
+        let (response_mode, max_age) = (params.response_mode, params.max_age);
+        let login = client.build_authorize_url(params)?;
+        Self::pending(client, login, verifier, response_mode, max_age, pending_max_age)
+    }
+
+    /// [`start`](Self::start) for every client: when the client pushes its
+    /// authorization requests (RFC 9126), the request is pushed here —
+    /// client-authenticated, signed when the client uses request objects —
+    /// and the URL carries only `client_id` and the `request_uri`; otherwise
+    /// it is `start`'s URL.
+    pub async fn begin(self) -> Result<(Url, PendingCallback)> {
+        if !self.client.uses_par() {
+            return self.start();
+        }
+        let (client, params, verifier, pending_max_age) = self.prepare()?;
+        let (response_mode, max_age) = (params.response_mode, params.max_age);
+        let login = client.push_authorization_request(params).await?;
+        Self::pending(client, login, verifier, response_mode, max_age, pending_max_age)
+    }
+
+    /// The request's parameters with `openid` in the scope and a fresh PKCE
+    /// S256 challenge; the verifier.
+    fn prepare(
+        self,
+    ) -> Result<(
+        AuthenticationClient,
+        AuthorizeParams,
+        crate::secret::CodeVerifier,
+        Duration,
+    )> {
         if self.client.protocol() != crate::Protocol::Oidc {
             return Err(Error::config("the typed login flow needs protocol oidc"));
         }
@@ -137,8 +189,17 @@ impl Unauthorized {
         let challenge = pkce::code_challenge(&verifier, CodeChallengeMethod::S256)?;
         params.code_challenge = Some(challenge.as_str().to_owned());
         params.code_challenge_method = Some(CodeChallengeMethod::S256);
-        let (response_mode, max_age) = (params.response_mode, params.max_age);
-        let login = self.client.build_authorize_url(params)?;
+        Ok((self.client, params, verifier, self.pending_max_age))
+    }
+
+    fn pending(
+        client: AuthenticationClient,
+        login: crate::authorize::AuthorizeUrl,
+        verifier: crate::secret::CodeVerifier,
+        response_mode: Option<ResponseMode>,
+        max_age: Option<u64>,
+        pending_max_age: Duration,
+    ) -> Result<(Url, PendingCallback)> {
         // An OIDC authorize URL always carries these; the types just cannot say so.
         let (Some(state), Some(nonce), Some(redirect_uri)) = (login.state, login.nonce, login.redirect_uri)
         else {
@@ -147,7 +208,7 @@ impl Unauthorized {
             ));
         };
         let pending = PendingCallback::new(
-            self.client,
+            client,
             pending::Secrets {
                 state,
                 nonce,
@@ -156,7 +217,7 @@ impl Unauthorized {
             redirect_uri,
             response_mode,
             max_age,
-            self.pending_max_age,
+            pending_max_age,
         );
         Ok((login.url, pending))
     }

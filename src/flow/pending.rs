@@ -93,7 +93,12 @@ impl PendingCallback {
         let code = self.check_callback(&callback)?;
         let tokens = self
             .client
-            .exchange_code(&code, Some(&self.secrets.code_verifier), &self.redirect_uri)
+            .exchange_code(
+                &code,
+                Some(&self.secrets.code_verifier),
+                &self.redirect_uri,
+                &crate::authorization_details::TokenRequestExtras::new(),
+            )
             .await?;
         let id_token = tokens.id_token.clone().ok_or_else(|| Error::InvalidResponse {
             endpoint: "token endpoint".to_owned(),
@@ -145,10 +150,12 @@ impl PendingCallback {
             }
             Some(_) => {}
             None => {
-                let promised = self
-                    .client
-                    .provider_metadata()
-                    .is_some_and(|m| m.authorization_response_iss_parameter_supported);
+                // The FAPI 2.0 preset requires it whatever the metadata says (FAPI 2.0 §5.3.2.2).
+                let promised = self.client.inner.fapi2
+                    || self
+                        .client
+                        .provider_metadata()
+                        .is_some_and(|m| m.authorization_response_iss_parameter_supported);
                 if promised {
                     return Err(Error::IssMismatch(
                         "the provider promises iss in every response, and this callback has none".to_owned(),

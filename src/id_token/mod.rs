@@ -260,6 +260,9 @@ impl IdTokenVerifier {
     /// one the provider uses).
     fn accepts(&self, alg: SigningAlgorithm) -> bool {
         let inner = &self.client.inner;
+        if !inner.profile_allows_id_token_alg(alg) {
+            return false;
+        }
         match (inner.id_token_alg, &inner.provider) {
             (Some(configured), _) => alg == configured,
             (None, Provider::Authing { .. }) => {

@@ -1,0 +1,137 @@
+//! Where the browser is sent to log in, when the request travels another
+//! way than the URL's query: pushed to the provider first (PAR, RFC 9126;
+//! docs/protocol.md §2.3.2) or signed as a request object (JAR, RFC 9101;
+//! §2.3.3).
+
+use serde::Deserialize;
+use url::Url;
+
+use super::{AuthenticationClient, Endpoint};
+use crate::authorize::{self, AuthorizeContext, AuthorizeParams, AuthorizeUrl};
+use crate::error::{Error, Result};
+use crate::http::{Body, Form};
+
+/// The provider's answer to a pushed authorization request (RFC 9126 §2.2).
+#[derive(Deserialize)]
+struct PushedAnswer {
+    request_uri: String,
+    expires_in: u64,
+}
+
+impl AuthenticationClient {
+    /// Whether logins push their request first: configured with
+    /// [`pushed_authorization_requests`](crate::AuthenticationClientBuilder::pushed_authorization_requests),
+    /// or required by the provider's metadata
+    /// (`require_pushed_authorization_requests`, RFC 9126 §5).
+    pub fn uses_par(&self) -> bool {
+        self.inner.par
+            || self
+                .provider_metadata()
+                .is_some_and(|m| m.require_pushed_authorization_requests)
+    }
+
+    /// Whether authorization requests are signed request objects (RFC 9101).
+    pub fn uses_jar(&self) -> bool {
+        self.inner.jar
+    }
+
+    /// The authorization request for `params`: its parameters with the
+    /// state and nonce (generated when not given). OIDC and OAuth only.
+    fn prepared(&self, params: AuthorizeParams) -> Result<authorize::Prepared> {
+        if !matches!(
+            self.inner.protocol,
+            crate::Protocol::Oidc | crate::Protocol::Oauth
+        ) {
+            return Err(Error::config(format!(
+                "protocol {} has no authorization request to push or sign",
+                self.inner.protocol.as_str()
+            )));
+        }
+        self.inner.profile_checks_authorize(&params)?;
+        authorize::prepare(
+            AuthorizeContext {
+                protocol: self.inner.protocol,
+                app_id: &self.inner.app_id,
+                endpoint: self.endpoint(Endpoint::Authorization)?,
+                redirect_uri: self.redirect_uri_for(
+                    "redirect_uri",
+                    params.redirect_uri.as_deref(),
+                    "for the authorize URL",
+                )?,
+            },
+            params,
+        )
+    }
+
+    /// The request object (RFC 9101 §4) for prepared parameters.
+    fn request_object(&self, prepared: &authorize::Prepared) -> Result<secrecy::SecretString> {
+        let signer = self.inner.credentials.key_signer().ok_or_else(|| {
+            Error::config("signed request objects (JAR) need the client's private key (client_key)")
+        })?;
+        crate::request_object::sign(
+            &prepared.params,
+            &self.inner.app_id,
+            &self.inner.issuer,
+            signer,
+            self.clock().unix_now(),
+        )
+    }
+
+    /// A login URL whose parameters travel in a signed request object, by
+    /// value: `?client_id=…&request=…` (RFC 9101 §5.1).
+    pub(crate) fn signed_authorize_url(&self, params: AuthorizeParams) -> Result<AuthorizeUrl> {
+        let prepared = self.prepared(params)?;
+        let jwt = self.request_object(&prepared)?;
+        let mut url = prepared.endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.inner.app_id)
+            .append_pair("request", secrecy::ExposeSecret::expose_secret(&jwt));
+        Ok(prepared.into_url(url))
+    }
+
+    /// Pushes the authorization request to the provider (RFC 9126 §2.1),
+    /// authenticated with the token endpoint's method (and as a signed
+    /// request object when [`uses_jar`](Self::uses_jar)), and returns the
+    /// URL to send the browser to: the authorization endpoint with only
+    /// `client_id` and the `request_uri` the provider answered (§4).
+    ///
+    /// The returned [`AuthorizeUrl`] holds the state and nonce to check the
+    /// callback against, as [`build_authorize_url`](Self::build_authorize_url)'s does.
+    pub async fn push_authorization_request(&self, params: AuthorizeParams) -> Result<AuthorizeUrl> {
+        let prepared = self.prepared(params)?;
+        let endpoint = self.endpoint(Endpoint::PushedAuthorization)?;
+        let mut form = Form::new();
+        if self.uses_jar() {
+            // RFC 9126 §3: the request object is the whole request.
+            let jwt = self.request_object(&prepared)?;
+            form.push_secret("request", secrecy::ExposeSecret::expose_secret(&jwt));
+        } else {
+            for (name, value) in &prepared.params {
+                // client_id comes with the client authentication below.
+                if name != "client_id" {
+                    form.push_owned(name.clone(), value.clone());
+                }
+            }
+        }
+        let authorization = self.authenticate(self.inner.token_auth, &mut form)?;
+        let reply = self
+            .http()
+            .post_form("pushed_authorization_request", endpoint, &form, authorization)
+            .await?
+            .error_for_status(Body::Quotable)?;
+        // RFC 9126 §2.2 says 201; a 200 with the same body is taken too.
+        let answer: PushedAnswer = reply.json(Body::Quotable)?;
+        if answer.request_uri.is_empty() {
+            return Err(Error::InvalidResponse {
+                endpoint: reply.endpoint.clone(),
+                reason: "the pushed authorization response has an empty request_uri".to_owned(),
+            });
+        }
+        tracing::debug!(expires_in = answer.expires_in, "authorization request pushed");
+        let mut url: Url = prepared.endpoint.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", &self.inner.app_id)
+            .append_pair("request_uri", &answer.request_uri);
+        Ok(prepared.into_url(url))
+    }
+}
