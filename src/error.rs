@@ -338,6 +338,10 @@ pub enum IdTokenError {
     /// [`Error::Transport`], [`Error::Timeout`] or [`Error::Op`].)
     #[error("no usable JWKS: {0}")]
     Jwks(String),
+    /// The introspection endpoint says the token is not active (RFC 7662
+    /// §2.2): unknown, expired or revoked.
+    #[error("the token is not active")]
+    Inactive,
 }
 
 /// At most `max_chars` characters of `s`, with `…` when something was cut:

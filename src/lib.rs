@@ -73,6 +73,9 @@
 //! - [`authorization_details`]: RFC 9396 rich authorization requests and
 //!   RFC 8707 resource indicators;
 //! - [`token_set`], [`userinfo`], [`introspection`]: typed responses;
+//! - [`access_token`]: RFC 9068 access-token verification; [`bearer`]: bearer
+//!   tokens at a resource server (JWTs verified, opaque ones introspected,
+//!   both cached);
 //! - [`m2m`]: cached machine-to-machine tokens;
 //! - [`clock`]: the injectable clock every expiry decision uses;
 //! - [`secret`]: the secret types; [`error`]: the one [`Error`] type.
@@ -87,6 +90,7 @@
 pub mod access_token;
 pub mod authorization_details;
 pub mod authorize;
+pub mod bearer;
 mod builder;
 pub mod callback;
 mod client;

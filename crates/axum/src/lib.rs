@@ -40,11 +40,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bearer;
+mod challenge;
 mod error;
 mod extract;
 mod pages;
 mod return_to;
 mod routes;
+mod scope;
 mod session;
 
 use std::sync::Arc;
@@ -57,9 +60,12 @@ use axum::{Extension, Router};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
+pub use bearer::{Bearer, BearerLayer, BearerService};
+pub use challenge::BearerError;
 pub use error::LoginError;
 pub use extract::{MaybeUser, User, UserRejection};
 pub use return_to::checked_return_to;
+pub use scope::{RequireScope, RequireScopeService};
 
 /// The default login path.
 pub const DEFAULT_LOGIN_PATH: &str = "/login";

@@ -1,0 +1,253 @@
+//! The bearer side: [`BearerLayer`] checks `Authorization: Bearer` access tokens with an
+//! [`authing_oidc::bearer::BearerVerifier`] (JWTs locally, opaque tokens by introspection, both
+//! cached there) and hands the claims to handlers as [`Bearer`].
+//!
+//! The caches live in the library, not here: they are about tokens, not HTTP, and a service on
+//! another framework (or the CLI) gets the same behaviour from the same verifier. This module
+//! only reads the header (RFC 6750 §2.1), answers refusals as RFC 6750 §3 says, and moves the
+//! claims into the request.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use authing_oidc::bearer::{BearerClaims, BearerVerifier};
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Request, header};
+use axum::response::{IntoResponse, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::challenge::{BearerError, quotable};
+
+/// The claims of the request's verified bearer token; a handler argument behind a
+/// [`BearerLayer`].
+///
+/// Dereferences to [`BearerClaims`] (`sub()`, `scope()`, `client_id()`, `has_scope()`, …).
+/// Without a token (a route the layer lets through with [`BearerLayer::optional`]) extraction
+/// answers `401` with the challenge; take `Option<Bearer>` to accept both.
+#[derive(Clone, Debug)]
+pub struct Bearer(pub Arc<BearerClaims>);
+
+impl std::ops::Deref for Bearer {
+    type Target = BearerClaims;
+    fn deref(&self) -> &BearerClaims {
+        &self.0
+    }
+}
+
+/// The realm of the layer that let this request through, for later refusals
+/// ([`crate::RequireScope`], the [`Bearer`] extractor).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Realm(pub(crate) Option<Arc<str>>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Bearer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+        match parts.extensions.get::<Bearer>() {
+            Some(bearer) => Ok(bearer.clone()),
+            None => {
+                let realm = parts.extensions.get::<Realm>().cloned().unwrap_or_default();
+                Err(BearerError::Missing.response(realm.0.as_deref()))
+            }
+        }
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Bearer {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Infallible> {
+        Ok(parts.extensions.get::<Bearer>().cloned())
+    }
+}
+
+/// A tower layer that admits only requests with a valid bearer token for the verifier's
+/// audiences; see docs/bearer.md.
+///
+/// - no `Authorization: Bearer` → `401`, `WWW-Authenticate: Bearer` (with `realm` when set);
+/// - a malformed header (several `Authorization` headers, credentials not a token68) → `400`,
+///   `error="invalid_request"`;
+/// - a token refused by the verifier → `401`, `error="invalid_token"`;
+/// - the provider unreachable for a token that needs it (JWKS, introspection) → `503`.
+///
+/// The token itself never appears in an answer or a log line.
+#[derive(Clone, Debug)]
+pub struct BearerLayer {
+    shared: Arc<LayerConfig>,
+}
+
+#[derive(Debug)]
+struct LayerConfig {
+    verifier: BearerVerifier,
+    realm: Realm,
+    optional: bool,
+}
+
+impl BearerLayer {
+    /// A layer checking tokens with `verifier` (build it with
+    /// [`AuthenticationClient::bearer_verifier`](authing_oidc::AuthenticationClient::bearer_verifier)).
+    pub fn new(verifier: BearerVerifier) -> Self {
+        BearerLayer {
+            shared: Arc::new(LayerConfig {
+                verifier,
+                realm: Realm(None),
+                optional: false,
+            }),
+        }
+    }
+
+    fn config(self) -> LayerConfig {
+        Arc::try_unwrap(self.shared).unwrap_or_else(|shared| LayerConfig {
+            verifier: shared.verifier.clone(),
+            realm: shared.realm.clone(),
+            optional: shared.optional,
+        })
+    }
+
+    /// The `realm` of every challenge (RFC 7235 §2.2). Refused (a configuration error) when it
+    /// holds a `"`, a `\` or a control character, which a quoted-string cannot carry as is.
+    pub fn realm(self, realm: &str) -> authing_oidc::Result<Self> {
+        if !quotable(realm) {
+            return Err(authing_oidc::Error::Config(
+                "a realm may hold visible ASCII and spaces, without '\"' or '\\'".into(),
+            ));
+        }
+        let mut config = self.config();
+        config.realm = Realm(Some(realm.into()));
+        Ok(BearerLayer {
+            shared: Arc::new(config),
+        })
+    }
+
+    /// Let requests without any `Authorization` header through (without a [`Bearer`]); a token
+    /// that is present must still be valid. Pair it with [`crate::RequireScope`] or the
+    /// [`Bearer`] extractor on the routes that need a token.
+    pub fn optional(self) -> Self {
+        let mut config = self.config();
+        config.optional = true;
+        BearerLayer {
+            shared: Arc::new(config),
+        }
+    }
+}
+
+impl<S> Layer<S> for BearerLayer {
+    type Service = BearerService<S>;
+
+    fn layer(&self, inner: S) -> BearerService<S> {
+        BearerService {
+            inner,
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+/// The service of a [`BearerLayer`].
+#[derive(Clone, Debug)]
+pub struct BearerService<S> {
+    inner: S,
+    shared: Arc<LayerConfig>,
+}
+
+/// What the `Authorization` header holds.
+enum Credentials<'a> {
+    None,
+    Malformed,
+    Token(&'a str),
+}
+
+/// RFC 6750 §2.1: `Bearer` (case-insensitive, RFC 7235 §2.1) then one or more spaces and a
+/// token68 (`b64token`). Another scheme counts as no bearer token.
+fn credentials(headers: &HeaderMap) -> Credentials<'_> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Credentials::None;
+    };
+    if values.next().is_some() {
+        return Credentials::Malformed;
+    }
+    let bytes = value.as_bytes();
+    let Some(space) = bytes.iter().position(|b| *b == b' ') else {
+        return if bytes.eq_ignore_ascii_case(b"bearer") {
+            Credentials::Malformed
+        } else {
+            Credentials::None
+        };
+    };
+    if !bytes[..space].eq_ignore_ascii_case(b"bearer") {
+        return Credentials::None;
+    }
+    let rest = &bytes[space..];
+    let token = &rest[rest.iter().position(|b| *b != b' ').unwrap_or(rest.len())..];
+    let body = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
+    let token68 = |b: &u8| b.is_ascii_alphanumeric() || b"-._~+/".contains(b);
+    if body == 0 || !token[..body].iter().all(token68) {
+        return Credentials::Malformed;
+    }
+    // Every byte checked above is ASCII.
+    match std::str::from_utf8(token) {
+        Ok(token) => Credentials::Token(token),
+        Err(_) => Credentials::Malformed,
+    }
+}
+
+impl<S, B> Service<Request<B>> for BearerService<S>
+where
+    S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        // The clone that was driven to readiness serves this request (tower's usual swap).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move {
+            let realm = shared.realm.0.as_deref();
+            let outcome = match credentials(request.headers()) {
+                Credentials::None if shared.optional => None,
+                Credentials::None => return Ok(BearerError::Missing.response(realm)),
+                Credentials::Malformed => return Ok(BearerError::InvalidRequest.response(realm)),
+                Credentials::Token(token) => Some(shared.verifier.verify_str(token).await),
+            };
+            match outcome {
+                None => {}
+                Some(Ok(claims)) => {
+                    request.extensions_mut().insert(Bearer(claims));
+                }
+                Some(Err(error)) => {
+                    let refusal = BearerError::from_verification(&error);
+                    match refusal {
+                        BearerError::InvalidToken { .. } => {
+                            tracing::debug!(%error, "bearer token refused");
+                        }
+                        _ => tracing::warn!(%error, "bearer token could not be checked"),
+                    }
+                    return Ok(refusal.response(realm));
+                }
+            }
+            request.extensions_mut().insert(shared.realm.clone());
+            inner.call(request).await
+        })
+    }
+}
+
+impl IntoResponse for BearerError {
+    fn into_response(self) -> Response {
+        self.response(None)
+    }
+}
