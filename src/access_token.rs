@@ -28,7 +28,7 @@
 //! Failures are [`Error::AccessToken`] with the reason; fetching the JWKS
 //! fails as for id_tokens ([`Error::is_transient`] answers).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::AuthenticationClient;
@@ -71,13 +71,14 @@ const AUTHING: HeaderRules = HeaderRules {
 /// The claims of a verified access token (RFC 9068 §2.2).
 ///
 /// `Debug` shows `iss`, `sub`, `aud`, `client_id`, `scope` and `exp`.
-#[derive(Clone, PartialEq, Deserialize)]
+/// Serializes back to the claims (absent ones left out; `aud` as a list).
+#[derive(Clone, PartialEq, Deserialize, Serialize)]
 #[non_exhaustive]
 pub struct AccessTokenClaims {
     /// Issuer: equal to the client's issuer.
     pub iss: String,
     /// Subject: the user, or the client for a client-credentials token.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     /// Audiences; at least one is among the verifier's.
     #[serde(deserialize_with = "audiences")]
@@ -87,19 +88,19 @@ pub struct AccessTokenClaims {
     /// Issued at, seconds since the epoch.
     pub iat: i64,
     /// Not before, seconds since the epoch.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
     /// The token's id.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
     /// The client the token was issued to.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Space-separated scopes (RFC 8693 §4.2).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// When the user authenticated, seconds since the epoch.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<i64>,
     /// Every other claim.
     #[serde(flatten)]

@@ -257,6 +257,21 @@ pub enum Command {
         #[arg(long, allow_hyphen_values = true)]
         access_token: Option<String>,
     },
+    /// Verify a JWT access token locally (RFC 9068); prints its claims.
+    VerifyAccessToken {
+        /// The access token (or @PATH, or -).
+        #[arg(long, allow_hyphen_values = true)]
+        access_token: String,
+        /// An audience the API accepts (repeatable; the token's aud must hold one).
+        #[arg(long, required = true)]
+        audience: Vec<String>,
+        /// A scope the token must grant (repeatable, or several separated by spaces).
+        #[arg(long)]
+        scope: Vec<String>,
+        /// Require typ at+jwt, client_id and jti (RFC 9068 strictly), instead of Authing's shape.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Start the typed login flow: prints {"url"}, saves the pending login to FILE.
     Begin {
         /// The scope (openid is always added) [default: openid profile email phone address].

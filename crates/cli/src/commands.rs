@@ -18,6 +18,7 @@ use crate::input::Inputs;
 use crate::login;
 use crate::output::{self, print};
 use crate::store::LockedFile;
+use crate::verify_access_token;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
@@ -187,6 +188,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }
             let claims = client.verify_id_token(&id_token, &opts).await?;
             print(&claims.to_json())
+        }
+        Command::VerifyAccessToken {
+            access_token,
+            audience,
+            scope,
+            strict,
+        } => {
+            let access_token = AccessToken::new(inputs.resolve("--access-token", &access_token)?);
+            let client = build_client(g, &mut inputs).await?;
+            let request = verify_access_token::Request {
+                access_token,
+                audiences: audience,
+                scopes: scope,
+                strict,
+            };
+            verify_access_token::run(client, request).await
         }
         Command::Begin {
             scope,

@@ -38,8 +38,11 @@ pub enum Kind {
     IdTokenInvalid,
     /// Userinfo's sub differs from the id_token's (exit 1).
     SubMismatch,
-    /// Authing's validate_token says the token is invalid (exit 1).
+    /// Authing's validate_token says the token is invalid, or a local
+    /// access-token check refused it (exit 1).
     TokenInvalid,
+    /// A valid access token that lacks a required scope (exit 1).
+    InsufficientScope,
     /// The provider answered with an error (exit 1).
     OpError,
     /// The provider's answer is not what the protocol says (exit 1).
@@ -74,6 +77,7 @@ impl Kind {
             Kind::IdTokenInvalid => "id_token_invalid",
             Kind::SubMismatch => "sub_mismatch",
             Kind::TokenInvalid => "token_invalid",
+            Kind::InsufficientScope => "insufficient_scope",
             Kind::OpError => "op_error",
             Kind::InvalidResponse => "invalid_response",
             Kind::ResponseTooLarge => "response_too_large",
@@ -160,6 +164,7 @@ impl From<authing_oidc::Error> for CliError {
             E::MalformedCallback(_) => Kind::MalformedCallback,
             E::PendingExpired { .. } => Kind::PendingExpired,
             E::IdToken(_) => Kind::IdTokenInvalid,
+            E::AccessToken(_) => Kind::TokenInvalid,
             E::SubMismatch => Kind::SubMismatch,
             E::ReauthenticationRequired(_) => Kind::ReauthenticationRequired,
             // A saved login or session that cannot be taken back is a bad file.

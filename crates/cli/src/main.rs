@@ -15,6 +15,7 @@ mod input;
 mod login;
 mod output;
 mod store;
+mod verify_access_token;
 
 use std::io::Write as _;
 use std::process::ExitCode;

@@ -383,3 +383,107 @@ async fn the_dev_provider_command_serves_until_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0), "dev-provider exits 0 on SIGTERM");
 }
+
+/// `verify-access-token`: the RFC 9068 local check of docs/protocol.md §4.3 on a token of the dev
+/// provider (Authing's shape: `typ: JWT`, `aud` the app it was issued to), the token from an
+/// argument, a file and stdin.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_access_token_checks_audience_scope_and_typ() {
+    let env = Env::start().await;
+    let tokens = env
+        .run(&[
+            "client-credentials",
+            "--scope",
+            "read write",
+            "--access-key",
+            "dev-m2m-access-key",
+            "--access-secret",
+            "dev-m2m-access-secret",
+        ])
+        .await
+        .ok();
+    let at = tokens["access_token"].as_str().unwrap().to_owned();
+    let aud = "dev-m2m-access-key";
+
+    let claims = env
+        .run(&[
+            "verify-access-token",
+            "--access-token",
+            &at,
+            "--audience",
+            aud,
+            "--scope",
+            "read",
+        ])
+        .await
+        .ok();
+    assert_eq!(claims["sub"], aud);
+    assert_eq!(claims["aud"], json!([aud]));
+    assert_eq!(claims["iss"], env.provider.issuer());
+    assert_eq!(claims["scope"], "read write");
+    assert!(claims["exp"].is_i64() && claims["jti"].is_string());
+
+    // From a file, several audiences, scopes repeated and space-separated.
+    let file = env.path("at");
+    std::fs::write(&file, format!("{at}\n")).unwrap();
+    let from_file = format!("@{}", s(&file));
+    let args = [
+        "verify-access-token",
+        "--access-token",
+        &from_file,
+        "--audience",
+        "https://api.example",
+        "--audience",
+        aud,
+        "--scope",
+        "read write",
+        "--scope",
+        "write",
+    ];
+    assert_eq!(env.run(&args).await.ok()["sub"], aud);
+    // From stdin.
+    let mut cmd = env.cli();
+    cmd.args(["verify-access-token", "--access-token", "-", "--audience", aud])
+        .write_stdin(at.clone());
+    assert_eq!(run(cmd).await.ok()["sub"], aud);
+
+    // A missing scope is its own refusal, naming the scope and not the token.
+    let r = env
+        .run(&[
+            "verify-access-token",
+            "--access-token",
+            &at,
+            "--audience",
+            aud,
+            "--scope",
+            "read admin",
+        ])
+        .await;
+    assert_eq!(r.err(1), "insufficient_scope");
+    assert!(r.stderr.contains("admin") && !r.stderr.contains(&at));
+
+    // Another audience, --strict (typ JWT is not at+jwt), a forged or garbled token.
+    for args in [vec!["--audience", "dev-app"], vec!["--audience", aud, "--strict"]] {
+        let mut all = vec!["verify-access-token", "--access-token", &at];
+        all.extend(args);
+        let r = env.run(&all).await;
+        assert_eq!(r.err(1), "token_invalid");
+        assert!(!r.stderr.contains(&at));
+    }
+    let mut parts: Vec<&str> = at.split('.').collect();
+    parts[2] = "AAAA";
+    let forged = parts.join(".");
+    for token in [forged.as_str(), "opaque-token", "a.b.c"] {
+        let r = env
+            .run(&["verify-access-token", "--access-token", token, "--audience", aud])
+            .await;
+        assert_eq!(r.err(1), "token_invalid", "{token}");
+    }
+    // No audience is a usage error.
+    assert_eq!(
+        env.run(&["verify-access-token", "--access-token", &at])
+            .await
+            .err(2),
+        "usage"
+    );
+}
