@@ -17,7 +17,7 @@ use crate::challenge::{BearerError, quotable};
 /// request that reached it without a token (an [`optional`](crate::BearerLayer::optional)
 /// layer) gets `401` with the plain challenge.
 ///
-/// Apply it with `route_layer` (or `MethodRouter::layer`) inside the [`BearerLayer`]:
+/// Apply it with `route_layer` (or `MethodRouter::layer`) inside the [`BearerLayer`](crate::BearerLayer):
 ///
 /// ```
 /// # use authing_oidc_axum::RequireScope;
