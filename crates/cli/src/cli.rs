@@ -86,6 +86,44 @@ pub struct GlobalOpts {
     /// (excludes --app-host).
     #[arg(long, env = "AUTHING_ISSUER", global = true, value_name = "URL")]
     pub issuer: Option<String>,
+
+    /// The client's private key for private_key_jwt and request objects:
+    /// PKCS#8 PEM or a private JWK (or @PATH, or - for stdin).
+    #[arg(
+        long,
+        env = "AUTHING_CLIENT_KEY",
+        global = true,
+        value_name = "KEY",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
+    pub client_key: Option<String>,
+
+    /// The `kid` the provider knows the client key by (a JWK's own `kid` otherwise).
+    #[arg(long, global = true, value_name = "KID")]
+    pub client_key_id: Option<String>,
+
+    /// Push authorization requests first (PAR, RFC 9126).
+    #[arg(long, global = true)]
+    pub par: bool,
+
+    /// Send authorization requests as signed request objects (JAR, RFC 9101).
+    #[arg(long, global = true)]
+    pub jar: bool,
+
+    /// A resource indicator (RFC 8707) for the login, code exchange and refresh; repeatable.
+    #[arg(long, global = true, value_name = "URI")]
+    pub resource: Vec<String>,
+
+    /// `authorization_details` (RFC 9396) as a JSON array, for the login, code
+    /// exchange and refresh.
+    #[arg(long, global = true, value_name = "JSON")]
+    pub authorization_details: Option<String>,
+
+    /// The FAPI 2.0 Security Profile preset (private_key_jwt, PAR, PKCE S256,
+    /// iss required, PS256/ES256/EdDSA only).
+    #[arg(long, global = true)]
+    pub fapi2: bool,
 }
 
 /// `--protocol`.
@@ -111,6 +149,10 @@ pub enum AuthMethodArg {
     ClientSecretBasic,
     /// A public client: client_id only.
     None,
+    /// A JWT signed HS256 with the client secret (RFC 7523).
+    ClientSecretJwt,
+    /// A JWT signed with the client's private key (RFC 7523); needs --client-key.
+    PrivateKeyJwt,
 }
 
 /// `--response-mode`.

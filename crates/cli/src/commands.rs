@@ -58,7 +58,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             p.nonce = nonce;
             p.code_challenge = code_challenge;
             p.code_challenge_method = code_challenge_method.map(Into::into);
-            let url = client.build_authorize_url(p)?;
+            let (resource, details) = crate::security::request_extras(g)?;
+            p.resource = resource;
+            p.authorization_details = details;
+            let url = if client.uses_par() {
+                client.push_authorization_request(p).await?
+            } else {
+                client.build_authorize_url(p)?
+            };
             print(&json!({"url": url.as_str()}))
         }
         Command::Exchange { code, code_verifier } => {
@@ -67,7 +74,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .resolve_opt("--code-verifier", code_verifier.as_deref())?
                 .map(CodeVerifier::new);
             let client = build_client(g, &mut inputs).await?;
-            let tokens = client.get_access_token_by_code(&code, verifier.as_ref()).await?;
+            let extras = crate::security::token_extras(g)?;
+            let tokens = client
+                .get_access_token_by_code_with(&code, verifier.as_ref(), &extras)
+                .await?;
             print(&output::token_set(&tokens))
         }
         Command::Userinfo { access_token } => {
@@ -79,7 +89,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Refresh { refresh_token } => {
             let token = RefreshToken::new(inputs.resolve("--refresh-token", &refresh_token)?);
             let client = build_client(g, &mut inputs).await?;
-            let tokens = client.get_new_access_token_by_refresh_token(&token).await?;
+            let extras = crate::security::token_extras(g)?;
+            let tokens = client
+                .get_new_access_token_by_refresh_token_with(&token, &extras)
+                .await?;
             print(&output::token_set(&tokens))
         }
         Command::Introspect { token } => {
@@ -211,7 +224,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             pending,
         } => {
             let client = build_client(g, &mut inputs).await?;
-            let (url, waiting) = start_login(client, scope, response_mode)?;
+            let (url, waiting) = start_login(client, g, scope, response_mode).await?;
             let lock = LockedFile::lock(&pending)?;
             lock.write_pending(&waiting.export_with_secrets())?;
             drop(lock);
@@ -247,7 +260,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             response_mode,
         } => {
             let client = build_client(g, &mut inputs).await?;
-            run_login(client, session.as_deref(), scope, response_mode).await
+            run_login(client, g, session.as_deref(), scope, response_mode).await
         }
         Command::Token {
             session,
@@ -298,6 +311,7 @@ fn save_session(path: Option<&Path>, session: &Authenticated) -> Result<(), CliE
 
 async fn run_login(
     client: AuthenticationClient,
+    g: &GlobalOpts,
     session: Option<&Path>,
     scope: Option<String>,
     response_mode: Option<ResponseModeArg>,
@@ -309,7 +323,7 @@ async fn run_login(
         ));
     }
     let listener = login::bind(port).await?;
-    let (url, waiting) = start_login(client.clone(), scope, response_mode)?;
+    let (url, waiting) = start_login(client.clone(), g, scope, response_mode).await?;
     {
         use std::io::Write as _;
         let mut err = std::io::stderr().lock();
@@ -381,6 +395,7 @@ async fn build_client(g: &GlobalOpts, inputs: &mut Inputs) -> Result<Authenticat
     if let Some(alg) = &g.id_token_signed_response_alg {
         b = b.id_token_signed_response_alg(alg.parse::<SigningAlgorithm>()?);
     }
+    b = crate::security::configure(b, g, inputs)?;
     let client = match (&g.app_host, &g.issuer) {
         (Some(host), None) => b.app_host(host).build()?,
         (None, Some(issuer)) => b.discover(issuer).await?,
@@ -416,6 +431,8 @@ impl From<AuthMethodArg> for AuthMethod {
             AuthMethodArg::ClientSecretPost => AuthMethod::ClientSecretPost,
             AuthMethodArg::ClientSecretBasic => AuthMethod::ClientSecretBasic,
             AuthMethodArg::None => AuthMethod::None,
+            AuthMethodArg::ClientSecretJwt => AuthMethod::ClientSecretJwt,
+            AuthMethodArg::PrivateKeyJwt => AuthMethod::PrivateKeyJwt,
         }
     }
 }
@@ -456,8 +473,9 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 /// The typed flow's start, as `begin` and `login` both ask for it.
-fn start_login(
+async fn start_login(
     client: AuthenticationClient,
+    g: &GlobalOpts,
     scope: Option<String>,
     response_mode: Option<ResponseModeArg>,
 ) -> Result<(url::Url, PendingCallback), CliError> {
@@ -468,5 +486,13 @@ fn start_login(
     if let Some(m) = response_mode {
         login = login.response_mode(m.into());
     }
-    Ok(login.start()?)
+    let (resource, details) = crate::security::request_extras(g)?;
+    for r in resource {
+        login = login.resource(r);
+    }
+    if let Some(d) = details {
+        login = login.authorization_details(d);
+    }
+    // Pushes the request first when the client uses PAR (RFC 9126).
+    Ok(login.begin().await?)
 }

@@ -152,6 +152,8 @@ impl From<authing_oidc::Error> for CliError {
         use authing_oidc::Error as E;
         let kind = match &e {
             E::Config(_) => Kind::Config,
+            // A setting against the FAPI 2.0 preset is a configuration error.
+            E::ProfileConflict { .. } => Kind::Config,
             E::InvalidInput(_) => Kind::Usage,
             E::Transport { .. } => Kind::Transport,
             E::Timeout { .. } => Kind::Timeout,

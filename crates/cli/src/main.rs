@@ -14,6 +14,7 @@ mod error;
 mod input;
 mod login;
 mod output;
+mod security;
 mod store;
 mod verify_access_token;
 

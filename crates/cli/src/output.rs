@@ -34,6 +34,9 @@ pub fn token_set(t: &TokenSet) -> Value {
     if let Some(s) = &t.scope {
         m.insert("scope".into(), json!(s));
     }
+    if let Some(d) = &t.authorization_details {
+        m.insert("authorization_details".into(), json!(d));
+    }
     Value::Object(m)
 }
 

@@ -360,3 +360,183 @@ async fn verbose_logs_carry_no_secret() {
         assert!(!stderr.contains(&secret), "a secret reached stderr:\n{stderr}");
     }
 }
+
+fn client_key_path(name: &str) -> String {
+    format!(
+        "{}/../../tests/support/client-keys/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn jwt_part(jwt: &str, i: usize) -> serde_json::Value {
+    use base64::Engine as _;
+    let part = jwt.split('.').nth(i).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+const OFFLINE: [&str; 6] = [
+    "--app-host",
+    "http://127.0.0.1:9",
+    "--app-id",
+    "fapi-app",
+    "--redirect-uri",
+    "https://rp.example/cb",
+];
+
+/// `--jar` with `--client-key @PATH` (a JWK, its kid kept) or `-` (PEM, with
+/// `--client-key-id`): the URL carries only `client_id` and the signed
+/// `request`, with `--resource` repeated and `--authorization-details`.
+#[tokio::test]
+async fn jar_with_a_client_key_from_a_file_or_stdin() {
+    let key_arg = format!("@{}", client_key_path("ec.jwk.json"));
+    let mut args = OFFLINE.to_vec();
+    args.extend([
+        "--secret",
+        "s",
+        "--jar",
+        "--client-key",
+        &key_arg,
+        "--resource",
+        "https://api.example/a",
+        "--resource",
+        "https://api.example/b",
+        "--authorization-details",
+        r#"[{"type":"account_information","actions":["read"]}]"#,
+        "authorize-url",
+    ]);
+    let out = bare_run(&args).await.ok();
+    let url = url::Url::parse(out["url"].as_str().unwrap()).unwrap();
+    let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(q.len(), 2, "{q:?}");
+    assert_eq!(q["client_id"], "fapi-app");
+    assert_eq!(jwt_part(&q["request"], 0)["kid"], "test-ec");
+    let claims = jwt_part(&q["request"], 1);
+    assert_eq!(claims["iss"], "fapi-app");
+    assert_eq!(claims["aud"], "http://127.0.0.1:9/oidc");
+    assert_eq!(
+        claims["resource"],
+        serde_json::json!(["https://api.example/a", "https://api.example/b"])
+    );
+    assert_eq!(claims["authorization_details"][0]["type"], "account_information");
+
+    let mut cmd = bare();
+    cmd.args(OFFLINE)
+        .args([
+            "--secret",
+            "s",
+            "--jar",
+            "--client-key",
+            "-",
+            "--client-key-id",
+            "kid-from-cli",
+        ])
+        .arg("authorize-url")
+        .write_stdin(std::fs::read_to_string(client_key_path("ed.pem")).unwrap());
+    let out = run(cmd).await.ok();
+    let url = url::Url::parse(out["url"].as_str().unwrap()).unwrap();
+    let request = url
+        .query_pairs()
+        .find(|(k, _)| k == "request")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(jwt_part(&request, 0)["kid"], "kid-from-cli");
+    assert_eq!(jwt_part(&request, 0)["alg"], "EdDSA");
+}
+
+/// The JWT methods and the FAPI 2.0 preset refuse what contradicts them
+/// (exit 2, kind config or usage), and a broken key is never quoted.
+#[tokio::test]
+async fn jwt_methods_and_fapi2_refuse_contradicting_options() {
+    let key_arg = format!("@{}", client_key_path("rsa.jwk.json"));
+    let with = |extra: &[&str]| {
+        let mut a: Vec<String> = OFFLINE.iter().map(|s| s.to_string()).collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            with(&[
+                "--token-endpoint-auth-method",
+                "private_key_jwt",
+                "--secret",
+                "s",
+                "authorize-url",
+            ]),
+            "config",
+        ),
+        (
+            with(&[
+                "--fapi2",
+                "--client-key",
+                &key_arg,
+                "--token-endpoint-auth-method",
+                "client_secret_basic",
+                "authorize-url",
+            ]),
+            "config",
+        ),
+        (with(&["--fapi2", "authorize-url"]), "config"),
+        (with(&["--client-key-id", "k", "authorize-url"]), "usage"),
+        (
+            with(&["--secret", "s", "--authorization-details", "[]", "authorize-url"]),
+            "usage",
+        ),
+        (
+            with(&["--secret", "s", "--resource", "not-absolute", "authorize-url"]),
+            "usage",
+        ),
+    ];
+    for (args, kind) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r = bare_run(&args).await;
+        assert_eq!(r.err(2), kind, "{args:?}: {r:#?}");
+    }
+    // The preset's conflict names the profile.
+    let r = bare_run(
+        &with(&[
+            "--fapi2",
+            "--client-key",
+            &key_arg,
+            "--par",
+            "--token-endpoint-auth-method",
+            "client_secret_jwt",
+            "authorize-url",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    )
+    .await;
+    r.err(2);
+    assert!(r.stderr.contains("FAPI 2.0"), "{}", r.stderr);
+    // A key that does not parse: refused, and not one line of it is shown.
+    let pem = std::fs::read_to_string(client_key_path("rsa.pem")).unwrap();
+    let broken = pem.replace("MII", "!!!");
+    let r = bare_run(
+        &with(&[
+            "--client-key",
+            &broken,
+            "--token-endpoint-auth-method",
+            "private_key_jwt",
+            "authorize-url",
+        ])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>(),
+    )
+    .await;
+    assert_eq!(r.err(2), "config");
+    for line in pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(
+            !r.stderr.contains(&line[4..]),
+            "stderr shows key material: {}",
+            r.stderr
+        );
+    }
+}
