@@ -59,6 +59,9 @@ pub struct Config {
     pub scope: String,
     /// Where the provider sends the browser after logout; default the app's home page.
     pub post_logout_redirect_uri: Option<String>,
+    /// The audience `/api/me` accepts access tokens for (an Authing access token's `aud` is the
+    /// app that asked for it); default the app id.
+    pub resource: Option<String>,
 }
 
 /// A configuration that cannot work, with what to change.
@@ -89,6 +92,7 @@ impl Config {
             response_mode: ResponseMode::Query,
             scope: DEFAULT_SCOPE.to_owned(),
             post_logout_redirect_uri: None,
+            resource: None,
         }
     }
 
@@ -124,7 +128,8 @@ impl Config {
     ///
     /// `RESPONSE_MODE` is `query` (default) or `form_post`; `PUBLIC_URL` is where browsers reach
     /// the app (default: the origin of `AUTHING_APP_REDIRECT_URI`, else `http://{listen}`);
-    /// `POST_LOGOUT_REDIRECT_URI` defaults to the public URL's home page.
+    /// `POST_LOGOUT_REDIRECT_URI` defaults to the public URL's home page; `RESOURCE`, the
+    /// audience `/api/me` accepts, to the app id.
     ///
     /// # Errors
     ///
@@ -236,6 +241,7 @@ impl Config {
             }
         };
         config.post_logout_redirect_uri = var("POST_LOGOUT_REDIRECT_URI");
+        config.resource = var("RESOURCE");
         Ok(config)
     }
 }
@@ -270,6 +276,9 @@ mod tests {
         assert_eq!(c.redirect_uri(), "http://127.0.0.1:3000/callback");
         assert_eq!(c.response_mode, ResponseMode::Query);
         assert!(!c.secure_cookies());
+        assert_eq!(c.resource, None);
+        let c = Config::from_lookup(listen(), lookup(&[("RESOURCE", "https://api.example")])).unwrap();
+        assert_eq!(c.resource.as_deref(), Some("https://api.example"));
     }
 
     #[test]

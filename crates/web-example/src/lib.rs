@@ -20,6 +20,7 @@
 //! | `GET /` | example | "Log in", or the signed-in user's name and email |
 //! | `GET /me` | example | userinfo with an access token refreshed when needed; without a session, to login and back |
 //! | `GET /logout` | example | the log-out button |
+//! | `GET /api/me` | example | `{"sub", "scope", "client_id"}` of a valid `Authorization: Bearer` access token for `RESOURCE` (default the app id), or an RFC 6750 §3 error |
 //! | `GET /login?return_to=/path` | crate | the pending login into the session, `303` to the provider |
 //! | `GET`/`POST /callback` | crate | completes the login, rotates the session id, back to `return_to` |
 //! | `POST /logout` | crate | clears the local session, revokes, `303` to the provider's logout |
@@ -143,8 +144,18 @@ pub async fn app_with_store<S: SessionStore + Clone>(config: Config, store: S) -
         .post_logout_redirect_uri(post_logout_redirect_uri)
         .userinfo_at_login();
     let stats = login.stats();
+    // An Authing access token's `aud` is the app that asked for it: by default the API trusts
+    // the tokens of this app's own logins.
+    let resource = config
+        .resource
+        .clone()
+        .unwrap_or_else(|| client.app_id().to_owned());
+    let verifier = client
+        .bearer_verifier([resource])
+        .build()
+        .map_err(StartError::Client)?;
     let router = login
-        .install(routes::pages())
+        .install(routes::pages().merge(routes::api(verifier)))
         .layer(session_layer(store, config.secure_cookies()))
         .layer(axum::middleware::map_response(routes::security_headers));
     Ok(App {

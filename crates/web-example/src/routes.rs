@@ -1,12 +1,14 @@
 //! The example's own pages: `/` (anonymous or signed in), `/me` (userinfo, refreshing the access
-//! token when it must) and the `GET /logout` button. Logging in and out is the crate's:
-//! [`authing_oidc_axum::OidcLogin`] serves `/login`, `/callback` and `POST /logout`.
+//! token when it must) and the `GET /logout` button; and its API, `GET /api/me`. Logging in and
+//! out is the crate's: [`authing_oidc_axum::OidcLogin`] serves `/login`, `/callback` and
+//! `POST /logout`.
 
-use authing_oidc_axum::{LoginError, MaybeUser, User};
-use axum::Router;
+use authing_oidc::bearer::BearerVerifier;
+use authing_oidc_axum::{Bearer, BearerLayer, LoginError, MaybeUser, User};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum::{Json, Router};
 
 use crate::pages::{self, Profile};
 
@@ -40,6 +42,32 @@ async fn logout_page(MaybeUser(user): MaybeUser) -> Response {
         Some(_) => pages::logout_confirm(),
         None => Redirect::to("/").into_response(),
     }
+}
+
+/// The example's API: `GET /api/me` takes `Authorization: Bearer` access tokens for the
+/// verifier's audience and answers the RFC 6750 §3 way without one (401 with
+/// `WWW-Authenticate`, `invalid_token` for a refused token); the session plays no part.
+pub(crate) fn api(verifier: BearerVerifier) -> Router {
+    Router::new()
+        .route("/api/me", get(api_me))
+        .layer(BearerLayer::new(verifier))
+}
+
+/// Whom the access token speaks for.
+#[derive(serde::Serialize)]
+struct ApiMe<'a> {
+    sub: Option<&'a str>,
+    scope: Option<&'a str>,
+    client_id: Option<&'a str>,
+}
+
+async fn api_me(token: Bearer) -> Response {
+    Json(ApiMe {
+        sub: token.sub(),
+        scope: token.scope(),
+        client_id: token.client_id(),
+    })
+    .into_response()
 }
 
 /// Headers every answer gets; a page that set its own policy (the crate's relay page) keeps it.

@@ -1,10 +1,13 @@
 //! `/login` and `/callback` against requests no browser of the user sends: a cross-site request
-//! with a wrong `state`, an oversized body, and `return_to` values that would leave the site. Plain HTTP with the session cookie carried by hand, against
+//! with a wrong `state`, an oversized body, and `return_to` values that would leave the site;
+//! and `GET /api/me` with and without a valid access token. Plain HTTP with the session cookie carried by hand, against
 //! the embedded development provider; no browser needed.
 
 use std::net::{Ipv4Addr, TcpListener as StdListener};
 
+use authing_oidc::ExposeSecret as _;
 use authing_oidc::ResponseMode;
+use authing_oidc::flow::{CallbackParams, Unauthorized};
 use authing_oidc_axum::SESSION_COOKIE as COOKIE;
 use authing_oidc_dev_provider::{AuthorizationResponse, DevProviderConfig, login_without_browser};
 use authing_oidc_web_example::{App, Config, Provider, app};
@@ -255,4 +258,73 @@ async fn a_protected_page_sends_browsers_to_login_and_back() {
     let api = page("application/json").await.unwrap();
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     assert!(api.headers().get(header::LOCATION).is_none());
+}
+
+/// `GET /api/me` with an access token from a login of the app's own client: the token's `sub`
+/// and `scope`. Without a token, with garbage, or with the id_token in its place: 401 and a
+/// `WWW-Authenticate: Bearer` challenge (RFC 6750 §3), the token never echoed.
+#[tokio::test]
+async fn api_me_takes_access_tokens_and_challenges_everything_else() {
+    let site = site(ResponseMode::Query).await;
+    let (url, pending) = Unauthorized::new(site.app.client().clone())
+        .scope("openid profile")
+        .start()
+        .unwrap();
+    let callback = login_without_browser(url.as_str(), "alice", "alice-password")
+        .await
+        .unwrap();
+    let AuthorizationResponse::Redirect(callback) = callback else {
+        panic!("{callback:?}")
+    };
+    let auth = pending
+        .complete(CallbackParams::from_query(callback.query().unwrap()).unwrap())
+        .await
+        .unwrap();
+    let access_token = auth.access_token().await.unwrap().access_token;
+    let api = format!("{}/api/me", site.base);
+
+    let ok = site
+        .http
+        .get(&api)
+        .bearer_auth(access_token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let me: serde_json::Value = serde_json::from_str(&ok.text().await.unwrap()).unwrap();
+    assert_eq!(me["sub"], auth.subject().as_str());
+    assert_eq!(me["scope"], "openid profile");
+    assert!(me.as_object().unwrap().contains_key("client_id"), "{me}");
+
+    let missing = site.http.get(&api).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    let challenge = missing.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer"), "{challenge}");
+    assert!(
+        !challenge.contains("error="),
+        "no token, no error code: {challenge}"
+    );
+
+    let id_token = auth.id_token();
+    for (what, token) in [
+        ("garbage", "not-a-token".to_owned()),
+        ("a tampered token", format!("{}x", access_token.expose_secret())),
+        ("the id_token", id_token.expose_secret().to_owned()),
+    ] {
+        let refused = site.http.get(&api).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{what}");
+        let challenge = refused.headers()[header::WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            challenge.contains("error=\"invalid_token\""),
+            "{what}: {challenge}"
+        );
+        let body = refused.text().await.unwrap();
+        assert!(
+            !challenge.contains(&token) && !body.contains(&token),
+            "{what} echoed"
+        );
+    }
 }
