@@ -1,11 +1,12 @@
-//! Log users into an axum 0.8 service with [`authing_oidc`]: a login router (`/login`,
-//! `/callback` for `query` and `form_post`, `/logout`) and the [`User`] / [`MaybeUser`]
-//! extractors, with every piece of state in the service's own tower-sessions layer (so its
-//! Redis or SQL store just works).
+//! Log users into an axum 0.8 service and protect its API with [`authing_oidc`]: a login router
+//! (`/login`, `/callback` for `query` and `form_post`, `/logout`), the [`User`] / [`MaybeUser`]
+//! extractors with every piece of state in the service's own tower-sessions layer (so its Redis
+//! or SQL store just works), and [`BearerLayer`] / [`Bearer`] / [`RequireScope`] for routes
+//! that take `Authorization: Bearer` access tokens.
 //!
 //! ```no_run
 //! use authing_oidc::AuthenticationClient;
-//! use authing_oidc_axum::{OidcLogin, User, session_layer};
+//! use authing_oidc_axum::{Bearer, BearerLayer, OidcLogin, User, session_layer};
 //! use axum::{Router, routing::get};
 //! use tower_sessions::MemoryStore;
 //!
@@ -13,24 +14,37 @@
 //! let client = AuthenticationClient::builder()
 //!     .app_id("APP_ID").secret("APP_SECRET").app_host("https://example.authing.cn")
 //!     .redirect_uri("https://app.example/callback").build()?;
+//! let api = Router::new()
+//!     .route("/api/me", get(|token: Bearer| async move { token.sub().unwrap_or("-").to_owned() }))
+//!     .layer(BearerLayer::new(client.bearer_verifier(["APP_ID"]).build()?));
 //! let pages = Router::new().route("/", get(|user: User| async move { format!("Hello {}", user.subject()) }));
-//! let app = OidcLogin::new(client).install(pages).layer(session_layer(MemoryStore::default(), true));
-//! let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await?;
-//! axum::serve(listener, app).await?;
+//! let app = OidcLogin::new(client).install(pages).merge(api)
+//!     .layer(session_layer(MemoryStore::default(), true));
+//! axum::serve(tokio::net::TcpListener::bind("0.0.0.0:3000").await?, app).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! A browser that opens `/` without a session is sent to `/login?return_to=%2F`, from there to
 //! the provider, back to `/callback`, and finally to `/` again, signed in. An API client (no
-//! `text/html` in `Accept`) gets `401` instead.
+//! `text/html` in `Accept`) gets `401` instead. `/api/me` ignores the session: it answers a
+//! valid access token for `APP_ID` and refuses anything else as RFC 6750 §3 says (401 with
+//! `WWW-Authenticate: Bearer`, `error="invalid_token"` for a refused token). `docs/bearer.md`
+//! and `docs/web-services.md` in the repository tell the whole story.
 //!
-//! # What it guarantees
+//! # What the login side guarantees
 //!
-//! - `return_to` is a same-origin relative path or is ignored: no open redirect.
+//! - `return_to` is a same-origin relative path or is ignored ([`checked_return_to`]): no open
+//!   redirect through `https://evil`, `//evil`, `/\evil` or `javascript:`.
 //! - The session id is rotated when a login starts and when it completes (`cycle_id`).
 //! - A callback whose `state` is not the pending login's is refused and leaves the pending login
 //!   in place, so a forged callback cannot abort a login in progress.
+//! - With `form_post`, the provider's cross-site POST carries no `SameSite=Lax` cookie: the
+//!   callback answers it with a page that re-posts the same fields same-site, where every check
+//!   runs ([`LoginStats::form_post_relays`] counts them).
 //! - The callback body is capped at [`CALLBACK_BODY_LIMIT`] bytes (413 beyond).
+//! - [`User::access_token`] and [`User::userinfo`] refresh by themselves, one refresh per login
+//!   in the process; a rotated refresh token is written to the store at once, and a refused
+//!   refresh ends the local session.
 //! - `/logout` (POST) ends the local session even when the provider's revocation fails.
 //! - Errors become pages through one mapping, [`LoginError`], that never shows a token or secret.
 //!
@@ -100,7 +114,7 @@ pub struct LoginStats {
 
 impl LoginStats {
     /// How many `form_post` callbacks arrived without the session cookie and were re-submitted
-    /// same-site (see the relay in the crate docs).
+    /// same-site (see the crate docs).
     pub fn form_post_relays(&self) -> u64 {
         self.relays.load(Ordering::Relaxed)
     }
