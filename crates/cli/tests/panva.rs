@@ -257,3 +257,91 @@ async fn begin_and_finish_with_a_bare_origin_redirect_uri() {
     assert_eq!(out["claims"]["sub"], "carol");
     assert!(!pending.exists());
 }
+
+/// `--fapi2` with `--client-key` (a JWK from a file, through AUTHING_CLIENT_KEY) against
+/// oidc-provider's FAPI 2.0 profile (plugin fapi2.mjs, PAR required): begin pushes the request
+/// with a PS256 private_key_jwt assertion, then finish, whoami, a refresh, introspection and
+/// revocation, every one authenticated by the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fapi2_profile_with_a_client_key() {
+    let key_path = format!(
+        "{}/../../tests/support/client-keys/rsa.jwk.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let key = authing_oidc::ClientKey::parse(&std::fs::read_to_string(&key_path).unwrap()).unwrap();
+    let op = PanvaProvider::start(PanvaOptions::default().plugin("plugins/fapi2.mjs").client(
+        serde_json::json!({
+            "client_id": "rp-fapi2-cli",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "redirect_uris": [panva::CALLBACK],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "id_token_signed_response_alg": "ES256",
+            "jwks": {"keys": [key.public_jwk()]},
+        }),
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pending = dir.path().join("p.json");
+    let session = dir.path().join("s.json");
+    let key_arg = format!("@{key_path}");
+    let cli = |args: &[&str]| {
+        let mut cmd = bare();
+        cmd.env("AUTHING_ISSUER", op.issuer())
+            .env("AUTHING_APP_ID", "rp-fapi2-cli")
+            .env("AUTHING_CLIENT_KEY", &key_arg)
+            .env("AUTHING_APP_REDIRECT_URI", panva::CALLBACK)
+            .arg("--fapi2")
+            .args(args);
+        run(cmd)
+    };
+    let url = cli(&[
+        "begin",
+        "--scope",
+        "openid email offline_access",
+        "--pending",
+        s(&pending),
+    ])
+    .await
+    .ok()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let parsed = url::Url::parse(&url).unwrap();
+    let names: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(names, ["client_id", "request_uri"], "{url}");
+    let callback = match op.login(&url, "dave").await {
+        Callback::Redirect(u) => u,
+        other => panic!("{other:?}"),
+    };
+    let out = cli(&[
+        "finish",
+        "--pending",
+        s(&pending),
+        "--callback",
+        &callback,
+        "--session",
+        s(&session),
+    ])
+    .await
+    .ok();
+    assert_eq!(out["claims"]["sub"], "dave");
+    let me = cli(&["whoami", "--session", s(&session)]).await.ok();
+    assert_eq!(me["email"], "dave@example.com");
+    let first = saved_session(&session);
+    cli(&["token", "--session", s(&session), "--force-refresh"])
+        .await
+        .ok();
+    let second = saved_session(&session);
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    let rt = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(cli(&["introspect", "--token", &rt]).await.ok()["active"], true);
+    assert_eq!(cli(&["revoke", "--token", &rt]).await.ok()["revoked"], true);
+    assert_eq!(
+        cli(&["introspect", "--token", &rt]).await.ok(),
+        serde_json::json!({"active": false})
+    );
+    // The preset refuses a response mode other than query before anything is sent.
+    let r = cli(&["begin", "--response-mode", "form_post", "--pending", s(&pending)]).await;
+    assert_eq!(r.err(2), "config");
+}
