@@ -28,11 +28,17 @@ impl Drop for Site {
 }
 
 async fn site(mode: ResponseMode) -> Site {
+    site_with(mode, None).await
+}
+
+/// As [`site`], with `/api/me` accepting tokens for `resource` instead of the app id.
+async fn site_with(mode: ResponseMode, resource: Option<&str>) -> Site {
     let listener = StdListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
     listener.set_nonblocking(true).unwrap();
     let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let mut config = Config::new(Provider::Dev(DevProviderConfig::default()), base.parse().unwrap());
     config.response_mode = mode;
+    config.resource = resource.map(str::to_owned);
     let app = app(config).await.unwrap();
     let router = app.router();
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
@@ -266,20 +272,7 @@ async fn a_protected_page_sends_browsers_to_login_and_back() {
 #[tokio::test]
 async fn api_me_takes_access_tokens_and_challenges_everything_else() {
     let site = site(ResponseMode::Query).await;
-    let (url, pending) = Unauthorized::new(site.app.client().clone())
-        .scope("openid profile")
-        .start()
-        .unwrap();
-    let callback = login_without_browser(url.as_str(), "alice", "alice-password")
-        .await
-        .unwrap();
-    let AuthorizationResponse::Redirect(callback) = callback else {
-        panic!("{callback:?}")
-    };
-    let auth = pending
-        .complete(CallbackParams::from_query(callback.query().unwrap()).unwrap())
-        .await
-        .unwrap();
+    let auth = app_login(&site).await;
     let access_token = auth.access_token().await.unwrap().access_token;
     let api = format!("{}/api/me", site.base);
 
@@ -327,4 +320,42 @@ async fn api_me_takes_access_tokens_and_challenges_everything_else() {
             "{what} echoed"
         );
     }
+}
+
+/// A login of the app's own client against its dev provider, outside the app (as one of the
+/// API's calling apps would do): the session with its access token.
+async fn app_login(site: &Site) -> authing_oidc::flow::Authenticated {
+    let (url, pending) = Unauthorized::new(site.app.client().clone())
+        .scope("openid profile")
+        .start()
+        .unwrap();
+    let callback = login_without_browser(url.as_str(), "alice", "alice-password")
+        .await
+        .unwrap();
+    let AuthorizationResponse::Redirect(callback) = callback else {
+        panic!("{callback:?}")
+    };
+    pending
+        .complete(CallbackParams::from_query(callback.query().unwrap()).unwrap())
+        .await
+        .unwrap()
+}
+
+/// With `RESOURCE` set, `/api/me` trusts that audience only: the app's own access token (whose
+/// `aud` is the app id) is refused.
+#[tokio::test]
+async fn api_me_trusts_the_configured_resource_only() {
+    let site = site_with(ResponseMode::Query, Some("https://api.example")).await;
+    let auth = app_login(&site).await;
+    let token = auth.access_token().await.unwrap().access_token;
+    let refused = site
+        .http
+        .get(format!("{}/api/me", site.base))
+        .bearer_auth(token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let challenge = refused.headers()[header::WWW_AUTHENTICATE].to_str().unwrap();
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
 }
