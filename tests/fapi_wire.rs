@@ -680,3 +680,110 @@ async fn the_fapi2_preset_pushes_with_a_ps256_assertion_and_keeps_to_query_and_i
         .check_binding(&CallbackParams::from_query(&with_iss).unwrap())
         .unwrap();
 }
+
+// ------------------------------------------------------------ the development provider
+
+/// The development provider takes what the SDK now sends: a pushed request authenticated by
+/// private_key_jwt, a `request_uri` used once, and assertions at the token, introspection and
+/// revocation endpoints; a client_secret_jwt client logs in too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_provider_serves_private_key_jwt_client_secret_jwt_and_par() {
+    use authing_oidc_dev_provider::{
+        AuthorizationResponse, ClientAuthMethod, ClientRegistration, DevProvider, DevProviderConfig,
+        login_without_browser,
+    };
+    let key = ClientKey::parse(&key_file("ec.jwk.json")).unwrap();
+    let mut config = DevProviderConfig::default();
+    config.clients.push(ClientRegistration::private_key_jwt(
+        "dev-app-pkjwt",
+        json!({"keys": [key.public_jwk()]}),
+    ));
+    config.clients.push(ClientRegistration::confidential(
+        "dev-app-csjwt",
+        "dev-app-csjwt-secret",
+        ClientAuthMethod::ClientSecretJwt,
+    ));
+    let provider = DevProvider::start(config).await.unwrap();
+    let redirect = authing_oidc_dev_provider::DEFAULT_REDIRECT_URI;
+    let clients = [
+        AuthenticationClient::builder()
+            .app_id("dev-app-pkjwt")
+            .app_host(provider.app_host())
+            .redirect_uri(redirect)
+            .client_key(key)
+            .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+            .introspection_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+            .revocation_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+            .pushed_authorization_requests(true)
+            .build()
+            .unwrap(),
+        AuthenticationClient::builder()
+            .app_id("dev-app-csjwt")
+            .secret("dev-app-csjwt-secret")
+            .app_host(provider.app_host())
+            .redirect_uri(redirect)
+            .token_endpoint_auth_method(AuthMethod::ClientSecretJwt)
+            .introspection_endpoint_auth_method(AuthMethod::ClientSecretJwt)
+            .revocation_endpoint_auth_method(AuthMethod::ClientSecretJwt)
+            .build()
+            .unwrap(),
+    ];
+    for client in clients {
+        let (url, pending) = Unauthorized::new(client.clone())
+            .scope("openid email offline_access")
+            .begin()
+            .await
+            .unwrap();
+        if client.uses_par() {
+            let q = url_query(&url);
+            assert_eq!(q.len(), 2, "{q:?}");
+            assert!(q["request_uri"].starts_with("urn:ietf:params:oauth:request_uri:"));
+        }
+        let callback = match login_without_browser(url.as_str(), "alice", "alice-password")
+            .await
+            .unwrap()
+        {
+            AuthorizationResponse::Redirect(u) => u.to_string(),
+            other => panic!("{other:?}"),
+        };
+        if client.uses_par() {
+            // The request_uri was used: a second use is refused, with no code.
+            let again = login_without_browser(url.as_str(), "alice", "alice-password").await;
+            assert!(
+                !matches!(again, Ok(AuthorizationResponse::Redirect(ref u)) if u.query_pairs().any(|(k, _)| k == "code")),
+                "{again:?}"
+            );
+        }
+        let session = pending
+            .complete(CallbackParams::from_url(&callback).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            session.userinfo().await.unwrap().standard.email.as_deref(),
+            Some("alice@example.com")
+        );
+        session.force_refresh().await.unwrap();
+        assert!(session.introspect().await.unwrap().active);
+        session.revoke().await.unwrap();
+        assert!(!session.introspect().await.unwrap().active);
+    }
+    // A wrong audience is refused by the development provider too.
+    let key = ClientKey::parse(&key_file("ec.jwk.json")).unwrap();
+    let wrong = AuthenticationClient::builder()
+        .app_id("dev-app-pkjwt")
+        .app_host(provider.app_host())
+        .redirect_uri(redirect)
+        .client_key(key)
+        .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .introspection_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .revocation_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .client_assertion_audience(AssertionAudience::Custom("https://elsewhere.example".into()))
+        .pushed_authorization_requests(true)
+        .build()
+        .unwrap();
+    let err = Unauthorized::new(wrong).begin().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Op(op) if op.error.as_deref() == Some("invalid_client")),
+        "{err}"
+    );
+}

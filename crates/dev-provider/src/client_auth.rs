@@ -133,8 +133,64 @@ pub(crate) fn authenticate<'p>(
                 return Err(fail("public client must not send a secret"));
             }
         }
+        ClientAuthMethod::ClientSecretJwt | ClientAuthMethod::PrivateKeyJwt => {
+            if used_basic || body_secret {
+                return Err(fail("a JWT-authenticated client must not send a secret"));
+            }
+            check_assertion(provider, client, method, form).map_err(fail)?;
+        }
     }
     Ok(client)
+}
+
+/// `client_assertion_type` of RFC 7523 §2.2.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// RFC 7523 §3: the assertion's signature (HS256 with the secret, or a key of the client's
+/// `jwks`), `iss` = `sub` = the client id, `aud` the issuer or the token endpoint, `exp` in the
+/// future, a `jti`.
+fn check_assertion(
+    provider: &Provider,
+    client: &ClientRegistration,
+    method: ClientAuthMethod,
+    form: &Params,
+) -> Result<(), &'static str> {
+    use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+    if form.get("client_assertion_type") != Some(JWT_BEARER) {
+        return Err("client_assertion_type must be jwt-bearer");
+    }
+    let assertion = form.get("client_assertion").ok_or("client_assertion missing")?;
+    let header = jsonwebtoken::decode_header(assertion).map_err(|_| "client_assertion is not a JWT")?;
+    let key = if method == ClientAuthMethod::ClientSecretJwt {
+        if header.alg != Algorithm::HS256 {
+            return Err("client_secret_jwt must be HS256");
+        }
+        DecodingKey::from_secret(client.secret.as_deref().unwrap_or_default().as_bytes())
+    } else {
+        if matches!(header.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
+            return Err("private_key_jwt must be signed with a private key");
+        }
+        let set: jsonwebtoken::jwk::JwkSet = client
+            .jwks
+            .clone()
+            .and_then(|v| serde_json::from_value(v).ok())
+            .ok_or("the client has no usable jwks")?;
+        let jwk = match &header.kid {
+            Some(kid) => set.find(kid).ok_or("no registered key has this kid")?,
+            None if set.keys.len() == 1 => &set.keys[0],
+            None => return Err("several registered keys and no kid"),
+        };
+        DecodingKey::from_jwk(jwk).map_err(|_| "the registered key is unusable")?
+    };
+    let mut validation = Validation::new(header.alg);
+    let token_endpoint = format!("{}/token", provider.issuer);
+    validation.set_audience(&[provider.issuer.as_str(), token_endpoint.as_str()]);
+    validation.set_issuer(&[client.app_id.as_str()]);
+    validation.sub = Some(client.app_id.clone());
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud", "jti"]);
+    jsonwebtoken::decode::<serde_json::Value>(assertion, &key, &validation)
+        .map_err(|_| "client_assertion is invalid (signature, iss, sub, aud or exp)")?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -110,7 +110,17 @@ impl DevProviderConfig {
                 )));
             }
             let needs_secret = client.id_token_signed_response_alg == IdTokenAlg::HS256
-                || client.auth_methods().iter().any(|m| *m != ClientAuthMethod::None);
+                || client
+                    .auth_methods()
+                    .iter()
+                    .any(|m| !matches!(m, ClientAuthMethod::None | ClientAuthMethod::PrivateKeyJwt));
+            let needs_jwks = client.auth_methods().contains(&ClientAuthMethod::PrivateKeyJwt);
+            if needs_jwks && client.jwks.is_none() {
+                return Err(Error::Config(format!(
+                    "client {} uses private_key_jwt and needs its jwks",
+                    client.app_id
+                )));
+            }
             if needs_secret && client.secret.as_deref().unwrap_or("").is_empty() {
                 return Err(Error::Config(format!(
                     "client {} needs a secret for its auth method or HS256",
@@ -150,6 +160,11 @@ pub enum ClientAuthMethod {
     ClientSecretBasic,
     /// Public client: `client_id` in the body only; PKCE is required.
     None,
+    /// A JWT signed HS256 with the client secret (RFC 7523 §2.2).
+    ClientSecretJwt,
+    /// A JWT signed with the client's private key, checked with its registered `jwks`
+    /// (RFC 7523 §2.2).
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -159,6 +174,8 @@ impl ClientAuthMethod {
             Self::ClientSecretPost => "client_secret_post",
             Self::ClientSecretBasic => "client_secret_basic",
             Self::None => "none",
+            Self::ClientSecretJwt => "client_secret_jwt",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -214,6 +231,8 @@ pub struct ClientRegistration {
     pub id_token_signed_response_alg: IdTokenAlg,
     /// Grant types this client may use.
     pub grant_types: Vec<GrantType>,
+    /// The client's public keys (`{"keys": [JWK…]}`), for `private_key_jwt`.
+    pub jwks: Option<serde_json::Value>,
 }
 
 impl ClientRegistration {
@@ -233,6 +252,18 @@ impl ClientRegistration {
             revocation_endpoint_auth_method: None,
             id_token_signed_response_alg: IdTokenAlg::RS256,
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            jwks: None,
+        }
+    }
+
+    /// A client that authenticates with `private_key_jwt` (RFC 7523): its public keys
+    /// (`{"keys": [JWK…]}`), no secret, RS256 id_tokens, [`DEFAULT_REDIRECT_URI`], and the code
+    /// and refresh grants.
+    pub fn private_key_jwt(app_id: impl Into<String>, jwks: serde_json::Value) -> Self {
+        Self {
+            secret: None,
+            jwks: Some(jwks),
+            ..Self::confidential(app_id, "", ClientAuthMethod::PrivateKeyJwt)
         }
     }
 

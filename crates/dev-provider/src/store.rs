@@ -119,6 +119,9 @@ pub(crate) struct Store {
     pub(crate) codes: HashMap<String, CodeRecord>,
     pub(crate) access_tokens: HashMap<String, AccessTokenRecord>,
     pub(crate) refresh_tokens: HashMap<String, RefreshTokenRecord>,
+    /// Pushed authorization requests (RFC 9126) by `request_uri`: the client, the
+    /// request's form body, and when it expires. Each is taken out at its first use.
+    pub(crate) pushed: HashMap<String, (String, Vec<u8>, u64)>,
 }
 
 /// Pending logins older than this are dropped.
@@ -156,5 +159,6 @@ impl Store {
         self.pending
             .retain(|_, p| p.created_at + PENDING_LIFETIME_SECS > now);
         self.codes.retain(|_, c| c.expires_at > now);
+        self.pushed.retain(|_, p| p.2 > now);
     }
 }

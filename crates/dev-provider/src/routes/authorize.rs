@@ -72,7 +72,19 @@ pub(super) async fn authorize(
     uri: Uri,
     protocol: Protocol,
 ) -> Response {
-    let params = Params::from_query(uri.query());
+    let mut params = Params::from_query(uri.query());
+    // RFC 9126 §4: a pushed request stands in for the query, once, for the client that pushed it.
+    if let Some(request_uri) = params.get("request_uri").map(str::to_owned) {
+        let pushed = provider.store().pushed.remove(&request_uri);
+        match pushed {
+            Some((client_id, body, expires_at))
+                if expires_at > now() && params.get("client_id") == Some(client_id.as_str()) =>
+            {
+                params = Params::parse(&body);
+            }
+            _ => return bad_request("invalid_request_uri: unknown, expired or already used"),
+        }
+    }
     // Until client_id and redirect_uri are verified, errors are shown here, never
     // redirected: redirecting to an unverified URI would make this an open redirector.
     if params.is_duplicated("client_id") || params.is_duplicated("redirect_uri") {

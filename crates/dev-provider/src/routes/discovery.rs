@@ -14,7 +14,13 @@ use crate::provider::Provider;
 /// ([OIDC Discovery §3](https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderMetadata)).
 pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Response {
     let issuer = &provider.issuer;
-    let auth_methods = ["client_secret_post", "client_secret_basic", "none"];
+    let auth_methods = [
+        "client_secret_post",
+        "client_secret_basic",
+        "client_secret_jwt",
+        "private_key_jwt",
+        "none",
+    ];
     let body = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/auth"),
@@ -24,6 +30,8 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         "revocation_endpoint": format!("{issuer}/token/revocation"),
         "end_session_endpoint": format!("{issuer}/session/end"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "pushed_authorization_request_endpoint": format!("{issuer}/par"),
+        "require_pushed_authorization_requests": false,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

@@ -6,6 +6,7 @@ mod authorize;
 mod discovery;
 mod introspection;
 mod logout;
+mod par;
 mod revocation;
 mod token;
 mod userinfo;
@@ -54,6 +55,7 @@ pub(crate) fn router(provider: Arc<Provider>) -> Router {
                 post(authorize::interaction),
             )
             .route(&format!("{prefix}/token"), post(token::token))
+            .route(&format!("{prefix}/par"), post(par::push))
             .route(
                 &format!("{prefix}/me"),
                 get(userinfo::userinfo).post(userinfo::userinfo),
