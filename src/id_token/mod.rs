@@ -321,8 +321,7 @@ impl IdTokenVerifier {
         }
         // §3.1.3.8 / §3.2.2.9: at_hash, when present and the access token is at hand.
         if let (Some(at_hash), Some(access_token)) = (claims.at_hash.as_deref(), access_token) {
-            let expected = token_hash(alg, access_token.expose_secret());
-            if !ct_eq_str(&expected, at_hash) {
+            if !at_hash_matches(alg, access_token.expose_secret(), at_hash) {
                 return Err(IdTokenError::AtHashMismatch.into());
             }
         }
@@ -344,11 +343,10 @@ fn secs(d: Duration) -> i64 {
 /// Parses the payload. On failure, finds which claim is missing or of the
 /// wrong type, without quoting any value.
 fn parse_claims(payload: &str) -> Result<IdTokenClaims> {
-    let bytes = jose::decode_payload(payload)?;
-    match serde_json::from_slice::<IdTokenClaims>(&bytes) {
-        Ok(claims) => Ok(claims),
-        Err(_) => Err(diagnose(&bytes).into()),
-    }
+    jose::with_decoded(payload, |json| {
+        let json = json.ok_or_else(|| IdTokenError::Malformed("the payload is not base64url".into()))?;
+        serde_json::from_str::<IdTokenClaims>(json).map_err(|_| diagnose(json.as_bytes()).into())
+    })
 }
 
 fn diagnose(bytes: &[u8]) -> IdTokenError {
@@ -386,16 +384,33 @@ fn diagnose(bytes: &[u8]) -> IdTokenError {
     }
 }
 
-/// `at_hash` (OIDC Core §3.1.3.8): base64url of the left-most half of the hash
-/// of the ASCII token, with the hash of the alg's size (SHA-512 for Ed25519).
-fn token_hash(alg: SigningAlgorithm, token: &str) -> String {
+/// Whether `at_hash` (OIDC Core §3.1.3.8) is the base64url of the left-most
+/// half of the hash of the ASCII token, with the hash of the alg's size
+/// (SHA-512 for Ed25519). Hashed and encoded on the stack, compared in
+/// constant time: this runs on every verification with an access token.
+fn at_hash_matches(alg: SigningAlgorithm, token: &str, at_hash: &str) -> bool {
+    let mut digest = [0u8; 64];
+    let len = hash_token(alg, token, &mut digest);
+    // Half of a SHA-512 digest, 32 bytes, is 43 base64url characters.
+    let mut encoded = [0u8; 43];
+    match URL_SAFE_NO_PAD.encode_slice(&digest[..len / 2], &mut encoded) {
+        Ok(n) => std::str::from_utf8(&encoded[..n]).is_ok_and(|expected| ct_eq_str(expected, at_hash)),
+        Err(_) => false,
+    }
+}
+
+/// Hashes `token` with the hash of `alg`'s size into `out`; returns the digest length.
+fn hash_token(alg: SigningAlgorithm, token: &str, out: &mut [u8; 64]) -> usize {
     use SigningAlgorithm as S;
-    let digest: Vec<u8> = match alg {
-        S::RS256 | S::PS256 | S::ES256 | S::HS256 => sha2::Sha256::digest(token).to_vec(),
-        S::RS384 | S::PS384 | S::ES384 | S::HS384 => sha2::Sha384::digest(token).to_vec(),
-        S::RS512 | S::PS512 | S::HS512 | S::EdDSA => sha2::Sha512::digest(token).to_vec(),
-    };
-    URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2])
+    fn put(out: &mut [u8; 64], digest: &[u8]) -> usize {
+        out[..digest.len()].copy_from_slice(digest);
+        digest.len()
+    }
+    match alg {
+        S::RS256 | S::PS256 | S::ES256 | S::HS256 => put(out, &sha2::Sha256::digest(token)),
+        S::RS384 | S::PS384 | S::ES384 | S::HS384 => put(out, &sha2::Sha384::digest(token)),
+        S::RS512 | S::PS512 | S::HS512 | S::EdDSA => put(out, &sha2::Sha512::digest(token)),
+    }
 }
 
 #[cfg(test)]
@@ -405,13 +420,33 @@ mod tests {
     #[test]
     fn at_hash_vector() {
         // OIDC Core appendix A.3: access token and at_hash of the example (RS256).
-        assert_eq!(
-            token_hash(
-                SigningAlgorithm::RS256,
-                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
-            ),
+        let token = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        assert!(at_hash_matches(
+            SigningAlgorithm::RS256,
+            token,
             "77QmUPtjPfzWtF2AnpK9RQ"
-        );
+        ));
+        assert!(!at_hash_matches(
+            SigningAlgorithm::RS256,
+            token,
+            "77QmUPtjPfzWtF2AnpK9RR"
+        ));
+        assert!(!at_hash_matches(
+            SigningAlgorithm::RS256,
+            token,
+            "77QmUPtjPfzWtF2AnpK9R"
+        ));
+        // The same token under a 512-bit alg hashes with SHA-512: 43 characters, not 22.
+        assert!(!at_hash_matches(
+            SigningAlgorithm::EdDSA,
+            token,
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        ));
+        let mut digest = [0u8; 64];
+        assert_eq!(hash_token(SigningAlgorithm::EdDSA, token, &mut digest), 64);
+        let half = URL_SAFE_NO_PAD.encode(&digest[..32]);
+        assert_eq!(half.len(), 43);
+        assert!(at_hash_matches(SigningAlgorithm::EdDSA, token, &half));
     }
 
     #[test]

@@ -2,8 +2,6 @@
 
 use std::collections::HashSet;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny};
 
@@ -82,16 +80,17 @@ impl TypRule {
 }
 
 /// RFC 7515 §4.1.9: `typ` is a media type whose `application/` prefix may be
-/// omitted; media types compare case-insensitively (RFC 2045 §5.1).
+/// omitted; media types compare case-insensitively (RFC 2045 §5.1). Compared
+/// in place: this runs on every verification.
 fn same_media_type(typ: &str, expected: &str) -> bool {
-    let bare = |s: &'_ str| -> String {
-        let lower = s.to_ascii_lowercase();
-        match lower.strip_prefix("application/") {
-            Some(rest) => rest.to_owned(),
-            None => lower,
+    fn bare(s: &str) -> &str {
+        const PREFIX: &str = "application/";
+        match s.get(..PREFIX.len()) {
+            Some(head) if head.eq_ignore_ascii_case(PREFIX) => &s[PREFIX.len()..],
+            _ => s,
         }
-    };
-    bare(typ) == bare(expected)
+    }
+    bare(typ).eq_ignore_ascii_case(bare(expected))
 }
 
 /// The header rules a verifier applies besides the algorithm policy.
@@ -133,11 +132,12 @@ pub(crate) fn split(token: &str) -> Result<Jws<'_>, IdTokenError> {
         3 => return Err(malformed("an encrypted token (JWE) is not supported")),
         _ => return Err(malformed("not a compact JWS (three dot-separated parts)")),
     }
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(&token[..first])
-        .map_err(|_| malformed("the header is not base64url"))?;
-    let header: Header = serde_json::from_slice(&header_bytes)
-        .map_err(|_| malformed("the header is not a JSON object with one alg and no repeated member"))?;
+    let not_json = || malformed("the header is not a JSON object with one alg and no repeated member");
+    // Decoded on the stack: a header is a few dozen bytes, and this runs on every verification.
+    let header: Header = super::with_decoded(&token[..first], |json| {
+        let json = json.ok_or_else(|| malformed("the header is not base64url"))?;
+        serde_json::from_str(json).map_err(|_| not_json())
+    })?;
     Ok(Jws {
         header,
         signing_input: &token[..second],
@@ -205,6 +205,9 @@ impl<'de> de::Visitor<'de> for HeaderVisitor {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn token(header: &str) -> String {
