@@ -7,8 +7,8 @@
 //! signing key rotation):
 //!
 //! - keys are parsed once per fetch into aws-lc public keys, indexed by
-//!   `kid`, so the verification hot path parses no key and takes no async
-//!   lock (only an uncontended read of the current set);
+//!   `kid`, so the verification hot path parses no key and takes no lock
+//!   (the current set is read through an `ArcSwap`);
 //! - the set is re-fetched when older than its `Cache-Control: max-age`
 //!   (clamped to [`MIN_MAX_AGE`]..=[`MAX_MAX_AGE`], default [`DEFAULT_MAX_AGE`]),
 //!   and at once when a token names a `kid` the set lacks (key rotation), but
@@ -35,10 +35,11 @@
 //! transient).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
+use arc_swap::ArcSwapOption;
 use url::Url;
 
 use crate::clock::Clock;
@@ -99,7 +100,10 @@ pub(crate) struct JwksCache {
     /// reported when a key is first needed).
     uri: Result<Url>,
     clock: Arc<dyn Clock>,
-    current: RwLock<Option<Arc<KeySet>>>,
+    /// The set in use. Read on every verification without a lock or a
+    /// reference-count write (`ArcSwapOption::load`), so threads sharing one
+    /// client do not contend on a cache line; replaced whole after a fetch.
+    current: ArcSwapOption<KeySet>,
     fetch: tokio::sync::Mutex<FetchState>,
     /// Counts finished attempts; stale readers wait on it for [`STALE_WAIT`].
     finished: tokio::sync::watch::Sender<u64>,
@@ -126,7 +130,7 @@ impl JwksCache {
             http,
             uri,
             clock,
-            current: RwLock::new(None),
+            current: ArcSwapOption::empty(),
             fetch: tokio::sync::Mutex::new(FetchState::default()),
             finished: tokio::sync::watch::Sender::new(0),
             revalidating: AtomicBool::new(false),
@@ -148,12 +152,11 @@ impl JwksCache {
             max_age: DEFAULT_MAX_AGE,
             generation: 0,
         };
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(set));
+        self.current.store(Some(Arc::new(set)));
     }
 
     fn snapshot(&self) -> Option<Arc<KeySet>> {
-        // A poisoned lock only means a panic elsewhere; the Arc inside is still whole.
-        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.current.load_full()
     }
 
     /// Verifies `signature` over `message` with the key for `kid`/`alg`,
@@ -165,6 +168,17 @@ impl JwksCache {
         message: &[u8],
         signature: &[u8],
     ) -> Result<()> {
+        // The warm path: a fresh set that has the key, read without taking a reference.
+        {
+            let current = self.current.load();
+            if let Some(set) = current.as_deref().filter(|set| !set.is_stale(self.clock.now())) {
+                match set.keys.lookup(kid, alg) {
+                    Lookup::Found(key) => return Ok(key.verify(alg, message, signature)?),
+                    Lookup::Refused(e) => return Err(e.into()),
+                    Lookup::Missing => {}
+                }
+            }
+        }
         let set = match self.snapshot() {
             Some(set) if !set.is_stale(self.clock.now()) => set,
             // Boxed: the fetch future is large and rare; the hot path should not carry its size.
@@ -262,7 +276,7 @@ impl JwksCache {
                 state.last_failure = None;
                 let set = Arc::new(set);
                 log_rotation(held.as_deref(), &set);
-                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Some(set.clone());
+                self.current.store(Some(set.clone()));
                 Ok(set)
             }
             Err(e) => {
