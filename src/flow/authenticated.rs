@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
-use base64::Engine as _;
 use url::Url;
 
 use crate::client::AuthenticationClient;
@@ -21,7 +20,10 @@ use crate::userinfo::UserInfo;
 
 use super::saved::SavedSession;
 
+mod claims;
 mod refresh;
+
+use claims::StoredClaims;
 
 /// The default refresh margin: an access token is refreshed when it has less
 /// than this left (or 10% of its lifetime, whichever is smaller).
@@ -96,7 +98,8 @@ struct Tokens {
     lifetime: Option<u64>,
     refresh_token: Option<RefreshToken>,
     id_token: IdToken,
-    claims: IdTokenClaims,
+    /// The claims of `id_token` (or, restored, those saved with it).
+    claims: StoredClaims,
     scope: Option<String>,
     /// Bumped by every refresh attempt, successful or not.
     generation: u64,
@@ -126,6 +129,11 @@ impl Tokens {
             .is_none_or(|exp| now.saturating_add(self.margin(configured_margin)) < exp)
     }
 
+    /// The verified claims (read from `id_token` unless kept apart).
+    fn claims(&self) -> IdTokenClaims {
+        self.claims.get(&self.id_token)
+    }
+
     /// Not expired.
     fn valid(&self, now: u64) -> bool {
         self.expires_at.is_none_or(|exp| now < exp)
@@ -146,7 +154,7 @@ impl std::fmt::Debug for Authenticated {
         let t = self.read();
         f.debug_struct("Authenticated")
             .field("issuer", &self.inner.client.issuer())
-            .field("sub", &t.claims.sub)
+            .field("sub", &t.claims().sub)
             .field("expires_at", &t.expires_at)
             .field("has_refresh_token", &t.refresh_token.is_some())
             .field("ended", &t.ended)
@@ -167,8 +175,8 @@ impl Authenticated {
             lifetime: tokens.expires_in,
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
+            claims: StoredClaims::new(&id_token, claims),
             id_token,
-            claims,
             scope: tokens.scope,
             generation: 0,
             refreshes: 0,
@@ -206,12 +214,12 @@ impl Authenticated {
 
     /// The verified claims of the id_token (updated by refreshes that return one).
     pub fn claims(&self) -> IdTokenClaims {
-        self.read().claims.clone()
+        self.read().claims()
     }
 
     /// The user's id at the provider.
     pub fn subject(&self) -> String {
-        self.read().claims.sub.clone()
+        self.read().claims().sub
     }
 
     /// The current raw id_token (for `id_token_hint`).
@@ -279,7 +287,7 @@ impl Authenticated {
             .client
             .get_user_info_by_access_token(&token.access_token)
             .await?;
-        if info.sub != self.read().claims.sub {
+        if info.sub != self.read().claims().sub {
             return Err(Error::SubMismatch);
         }
         Ok(info)
@@ -347,7 +355,7 @@ impl Authenticated {
             refresh_token: t.refresh_token.as_ref().map(|r| r.expose_secret().to_owned()),
             id_token: t.id_token.expose_secret().to_owned(),
             scope: t.scope.clone(),
-            claims: t.claims.clone(),
+            claims: t.claims(),
             refresh_count: t.refreshes,
         }
     }
@@ -367,6 +375,7 @@ impl Authenticated {
     pub fn restore_from_trusted_store(client: AuthenticationClient, saved: SavedSession) -> Result<Self> {
         saved.check(&client)?;
         let lifetime = saved.lifetime_secs;
+        let id_token = IdToken::new(saved.id_token);
         Ok(Self::from_tokens(
             client,
             Tokens {
@@ -374,8 +383,8 @@ impl Authenticated {
                 expires_at: saved.expires_at,
                 lifetime,
                 refresh_token: saved.refresh_token.map(RefreshToken::new),
-                id_token: IdToken::new(saved.id_token),
-                claims: saved.claims,
+                claims: StoredClaims::new(&id_token, saved.claims),
+                id_token,
                 scope: saved.scope,
                 generation: 0,
                 refreshes: saved.refresh_count,
@@ -400,10 +409,6 @@ impl Authenticated {
 }
 
 fn decode_unverified(id_token: &IdToken) -> Result<IdTokenClaims> {
-    let malformed = || Error::IdToken(crate::IdTokenError::Malformed("not a compact JWT".to_owned()));
-    let payload = id_token.expose_secret().split('.').nth(1).ok_or_else(malformed)?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| malformed())?;
-    serde_json::from_slice(&bytes).map_err(|_| malformed())
+    claims::read_payload(id_token)
+        .ok_or_else(|| Error::IdToken(crate::IdTokenError::Malformed("not a compact JWT".to_owned())))
 }

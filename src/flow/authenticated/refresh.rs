@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Authenticated, LastAttempt, SessionToken, Tokens};
+use super::{Authenticated, LastAttempt, SessionToken, StoredClaims, Tokens};
 use crate::error::{Error, Result};
 use crate::flow::saved::SavedSession;
 use crate::secret::{AccessToken, RefreshToken};
@@ -92,7 +92,7 @@ impl Authenticated {
                 return Ok(t.token(now));
             }
             match &t.refresh_token {
-                Some(rt) => (rt.clone(), t.claims.clone()),
+                Some(rt) => (rt.clone(), t.claims()),
                 None if t.valid(now) && force => {
                     return Err(Error::input("the session has no refresh token to refresh with"));
                 }
@@ -159,13 +159,15 @@ impl Authenticated {
         let now = clock.unix_now();
         let mut new = {
             let t = self.read();
+            let id_token = tokens.id_token.unwrap_or_else(|| t.id_token.clone());
+            let claims = StoredClaims::new(&id_token, claims);
             Tokens {
                 expires_at: tokens.expires_in.map(|e| now.saturating_add(e)),
                 lifetime: tokens.expires_in,
                 access_token: tokens.access_token,
                 // Without a rotated one, the old refresh token stays usable.
                 refresh_token: tokens.refresh_token.or_else(|| t.refresh_token.clone()),
-                id_token: tokens.id_token.unwrap_or_else(|| t.id_token.clone()),
+                id_token,
                 claims,
                 scope: tokens.scope.or_else(|| t.scope.clone()),
                 generation: t.generation + 1,
