@@ -233,15 +233,18 @@ fn standard_member<'de, A: de::MapAccess<'de>>(
                     standard.$field = map.next_value().map_err(|_| {
                         de::Error::custom(concat!("claim ", stringify!($field), " has the wrong type"))
                     })?;
+                    const BIT: u32 = 1 << index_of(LISTED, stringify!($field));
+                    Ok(Some(BIT))
                 })*
                 $(stringify!($flag) => {
                     standard.$flag = map.next_value::<crate::userinfo::LenientBool>().map_err(|_| {
                         de::Error::custom(concat!("claim ", stringify!($flag), " has the wrong type"))
                     })?.0;
+                    const BIT: u32 = 1 << index_of(LISTED, stringify!($flag));
+                    Ok(Some(BIT))
                 })*
-                _ => return Ok(None),
+                _ => Ok(None),
             }
-            Ok(LISTED.iter().position(|n| *n == name).map(|i| 1 << i))
         }};
     }
     members!(
@@ -265,6 +268,26 @@ fn standard_member<'de, A: de::MapAccess<'de>>(
         email_verified,
         phone_number_verified,
     )
+}
+
+/// The position of `name` in `list`, at compile time: each profile member's
+/// repeat bit is a constant, not a search on every claim read.
+const fn index_of(list: &[&str], name: &str) -> usize {
+    let mut i = 0;
+    while i < list.len() {
+        let (a, b) = (list[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a listed member")
 }
 
 #[cfg(test)]
