@@ -139,7 +139,7 @@ pub(crate) fn decode_payload(payload: &str) -> std::result::Result<Vec<u8>, IdTo
 
 /// The largest token part decoded on the stack; longer ones go to the heap.
 /// Id_token payloads are well under this (Authing's: ~700 bytes).
-const STACK_DECODE: usize = 4096;
+const STACK_DECODE: usize = 2048;
 
 /// Runs `f` on the base64url-decoded text of a token part (RFC 7515 §7.1),
 /// or on `None` when the part is not base64url of UTF-8 text. The part is
