@@ -320,10 +320,10 @@ impl IdTokenVerifier {
             return Err(IdTokenError::MissingClaim("sub").into());
         }
         // §3.1.3.8 / §3.2.2.9: at_hash, when present and the access token is at hand.
-        if let (Some(at_hash), Some(access_token)) = (claims.at_hash.as_deref(), access_token) {
-            if !at_hash_matches(alg, access_token.expose_secret(), at_hash) {
-                return Err(IdTokenError::AtHashMismatch.into());
-            }
+        if let (Some(at_hash), Some(access_token)) = (claims.at_hash.as_deref(), access_token)
+            && !at_hash_matches(alg, access_token.expose_secret(), at_hash)
+        {
+            return Err(IdTokenError::AtHashMismatch.into());
         }
         // Step 13: with max_age, auth_time is required and must be recent enough.
         if let Some(max_age) = max_age {
