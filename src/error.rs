@@ -131,6 +131,88 @@ pub enum Error {
     /// still held in memory.
     #[error("persisting refreshed tokens failed: {0}")]
     Persist(String),
+
+    /// The shared session store ([`SessionStore`](crate::flow::store::SessionStore))
+    /// failed: unreachable, its refresh lease not obtained in time or lost, or a
+    /// stored value it cannot read. A session never refreshes without the lease,
+    /// so an unreachable store means no refresh; a still-valid access token
+    /// keeps being handed out meanwhile.
+    #[error("{0}")]
+    Store(StoreError),
+}
+
+/// What went wrong with a shared session store: the kind a caller acts on, and
+/// a message that names no token and no key material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("session store: {kind}: {message}")]
+pub struct StoreError {
+    /// What kind of failure.
+    pub kind: StoreErrorKind,
+    /// What happened, for a log line.
+    pub message: String,
+}
+
+/// The kinds of [`StoreError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store did not answer (connection refused or lost, timeout).
+    /// Transient: retry later.
+    Unavailable,
+    /// Another holder kept the refresh lease longer than this caller would
+    /// wait, or the lease expired under this holder and another copy of the
+    /// session won. Transient.
+    Lease,
+    /// The stored value cannot be used: it does not decrypt or parse, or it
+    /// belongs to another issuer, client or user. Not transient.
+    Invalid,
+}
+
+impl fmt::Display for StoreErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreErrorKind::Unavailable => "unavailable",
+            StoreErrorKind::Lease => "refresh lease",
+            StoreErrorKind::Invalid => "invalid stored value",
+        })
+    }
+}
+
+impl StoreError {
+    /// The store did not answer.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        StoreError {
+            kind: StoreErrorKind::Unavailable,
+            message: message.into(),
+        }
+    }
+
+    /// The refresh lease was not obtained in time, or was lost.
+    pub fn lease(message: impl Into<String>) -> Self {
+        StoreError {
+            kind: StoreErrorKind::Lease,
+            message: message.into(),
+        }
+    }
+
+    /// The stored value cannot be used.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        StoreError {
+            kind: StoreErrorKind::Invalid,
+            message: message.into(),
+        }
+    }
+
+    /// True for failures worth retrying later (unavailable, lease).
+    pub fn is_transient(&self) -> bool {
+        matches!(self.kind, StoreErrorKind::Unavailable | StoreErrorKind::Lease)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
 }
 
 impl Error {
@@ -140,11 +222,13 @@ impl Error {
     }
 
     /// True for failures worth retrying later: transport errors, timeouts, 5xx
-    /// answers and 429 (too many requests).
+    /// answers, 429 (too many requests), and a session store that is
+    /// unreachable or whose refresh lease is busy.
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Transport { .. } | Error::Timeout { .. } => true,
             Error::Op(op) => op.status >= 500 || op.status == 429,
+            Error::Store(e) => e.is_transient(),
             _ => false,
         }
     }

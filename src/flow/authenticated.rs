@@ -19,9 +19,11 @@ use crate::token_set::TokenSet;
 use crate::userinfo::UserInfo;
 
 use super::saved::SavedSession;
+use super::store::{LeaseOptions, PersistenceStore, SaveCondition, SessionStore};
 
 mod claims;
 mod refresh;
+mod shared;
 
 use claims::StoredClaims;
 
@@ -88,8 +90,18 @@ struct Session {
     /// and while `revoke` marks the session ended: a refresh never commits into a session
     /// that ended while the provider was answering (and `revoke` does not wait for that answer).
     commit: tokio::sync::Mutex<()>,
-    persistence: RwLock<Option<Arc<dyn TokenPersistence>>>,
+    /// Where the session is saved and whose lease guards its refresh: a shared
+    /// [`SessionStore`], or the [`TokenPersistence`] hook as one.
+    store: RwLock<Option<Attached>>,
     margin_secs: AtomicU64,
+}
+
+/// The store a session is attached to, under which key.
+#[derive(Clone)]
+struct Attached {
+    store: Arc<dyn SessionStore>,
+    key: String,
+    lease: LeaseOptions,
 }
 
 struct Tokens {
@@ -107,9 +119,9 @@ struct Tokens {
     refreshes: u64,
     /// Why the session ended, once it has.
     ended: Option<String>,
-    /// The persistence hook failed for these tokens: it is retried before
-    /// they are handed out.
-    unpersisted: bool,
+    /// Saving these tokens failed: the save is retried, under this condition
+    /// (the stored copy they replace), before they are handed out.
+    unpersisted: Option<SaveCondition>,
 }
 
 /// The error of the last refresh attempt, for callers who waited on it.
@@ -181,7 +193,7 @@ impl Authenticated {
             generation: 0,
             refreshes: 0,
             ended: None,
-            unpersisted: false,
+            unpersisted: None,
         };
         Self::from_tokens(client, state)
     }
@@ -193,7 +205,7 @@ impl Authenticated {
                 tokens: RwLock::new(tokens),
                 gate: tokio::sync::Mutex::new(LastAttempt::default()),
                 commit: tokio::sync::Mutex::new(()),
-                persistence: RwLock::new(None),
+                store: RwLock::new(None),
                 margin_secs: AtomicU64::new(DEFAULT_REFRESH_MARGIN.as_secs()),
             }),
         }
@@ -259,8 +271,24 @@ impl Authenticated {
 
     /// Calls `hook` with the new session after every refresh, before the new
     /// tokens are handed out (see [`TokenPersistence`]).
+    ///
+    /// The hook is a [`SessionStore`] with nothing to load and a lease that is
+    /// this session's own single-flight gate: one refresh mechanism for both.
+    /// It replaces a store set with [`set_session_store`](Self::set_session_store).
     pub fn set_persistence(&self, hook: Arc<dyn TokenPersistence>) {
-        *self.inner.persistence.write().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+        self.attach(Attached {
+            store: Arc::new(PersistenceStore(hook)),
+            key: String::new(),
+            lease: LeaseOptions::default(),
+        });
+    }
+
+    fn attach(&self, attached: Attached) {
+        *self.inner.store.write().unwrap_or_else(|p| p.into_inner()) = Some(attached);
+    }
+
+    fn attached(&self) -> Option<Attached> {
+        self.inner.store.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// Refresh when the access token has less than `margin` left (or 10% of
@@ -389,7 +417,7 @@ impl Authenticated {
                 generation: 0,
                 refreshes: saved.refresh_count,
                 ended: None,
-                unpersisted: false,
+                unpersisted: None,
             },
         ))
     }

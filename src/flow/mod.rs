@@ -32,6 +32,7 @@
 pub(crate) mod authenticated;
 mod pending;
 mod saved;
+pub mod store;
 
 use std::time::Duration;
 

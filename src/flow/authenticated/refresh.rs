@@ -3,9 +3,11 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Authenticated, LastAttempt, SessionToken, StoredClaims, Tokens};
-use crate::error::{Error, Result};
+use super::shared::Leased;
+use super::{Attached, Authenticated, LastAttempt, SessionToken, StoredClaims, Tokens};
+use crate::error::{Error, Result, StoreError};
 use crate::flow::saved::SavedSession;
+use crate::flow::store::SaveCondition;
 use crate::secret::{AccessToken, RefreshToken};
 
 impl Authenticated {
@@ -26,7 +28,7 @@ impl Authenticated {
             if let Some(reason) = &t.ended {
                 return Err(Error::ReauthenticationRequired(reason.clone()));
             }
-            if !t.unpersisted && t.fresh(now, self.inner.margin_secs.load(Ordering::Relaxed)) {
+            if t.unpersisted.is_none() && t.fresh(now, self.inner.margin_secs.load(Ordering::Relaxed)) {
                 return Ok(t.token(now));
             }
             t.generation
@@ -58,49 +60,159 @@ impl Authenticated {
 
     async fn refresh_in_task(&self, seen: u64, force: bool) -> Result<SessionToken> {
         let mut last = self.inner.gate.lock().await;
-        // Tokens a failed hook could not save are saved before anything is handed out.
-        if self.read().unpersisted {
-            let saved = self.export_with_secrets();
-            if let Err(e) = self.persist(&saved).await {
-                last.error = Some(e.clone());
-                return Err(e);
-            }
-            self.write().unpersisted = false;
-        }
         let clock = self.inner.client.clock();
-        let now = clock.unix_now();
         let margin = self.inner.margin_secs.load(Ordering::Relaxed);
-        let (refresh_token, original) = {
+        let now = clock.unix_now();
+        {
             let t = self.read();
             if let Some(reason) = &t.ended {
                 return Err(Error::ReauthenticationRequired(reason.clone()));
             }
-            if t.generation != seen {
-                // An attempt finished while this caller waited: share its outcome.
-                if t.fresh(now, margin) {
+            if t.unpersisted.is_none() {
+                if t.generation != seen {
+                    // An attempt finished while this caller waited: share its outcome.
+                    return self.shared_outcome(&t, &last, now, margin);
+                }
+                if !force && t.fresh(now, margin) {
                     return Ok(t.token(now));
                 }
-                return match &last.error {
-                    Some(e) if !(e.is_transient() && t.valid(now)) => Err(e.clone()),
-                    _ if t.valid(now) => Ok(t.token(now)),
-                    _ => Err(Error::ReauthenticationRequired(
-                        "the access token expired".to_owned(),
-                    )),
-                };
-            }
-            if !force && t.fresh(now, margin) {
-                return Ok(t.token(now));
-            }
-            match &t.refresh_token {
-                Some(rt) => (rt.clone(), t.claims()),
-                None if t.valid(now) && force => {
-                    return Err(Error::input("the session has no refresh token to refresh with"));
-                }
-                None if t.valid(now) => return Ok(t.token(now)),
-                None => {
+                if t.refresh_token.is_none() {
+                    if t.valid(now) && force {
+                        return Err(Error::input("the session has no refresh token to refresh with"));
+                    }
+                    if t.valid(now) {
+                        return Ok(t.token(now));
+                    }
                     drop(t);
                     return Err(self.end("the access token expired and there is no refresh token"));
                 }
+            }
+        }
+        let Some(attached) = self.attached() else {
+            return self.refresh_leased(&mut last, None, force).await;
+        };
+        // The lease first: no refresh is sent without it (docs/shared-sessions.md).
+        let (lease, stored) = loop {
+            match self.acquire(&attached).await {
+                Ok(Leased::Held(lease, stored)) => break (lease, stored),
+                Ok(Leased::Newer) => {
+                    last.error = None;
+                    let now = clock.unix_now();
+                    let t = self.read();
+                    if !force && t.fresh(now, margin) {
+                        return Ok(t.token(now));
+                    }
+                }
+                Err(e) => return self.failed(&mut last, e, now),
+            }
+        };
+        let outcome = self.under_lease(&mut last, &attached, stored, force).await;
+        match outcome {
+            // Rotated tokens that could not be saved keep the lease until it expires, so that
+            // no other holder refreshes with the refresh token they replaced meanwhile.
+            Err(e) if self.read().unpersisted.is_some() => Err(e),
+            outcome => {
+                self.release(&attached, lease).await;
+                outcome
+            }
+        }
+    }
+
+    /// The outcome of an attempt another caller of this process made meanwhile.
+    fn shared_outcome(&self, t: &Tokens, last: &LastAttempt, now: u64, margin: u64) -> Result<SessionToken> {
+        if t.fresh(now, margin) {
+            return Ok(t.token(now));
+        }
+        match &last.error {
+            Some(e) if !(e.is_transient() && t.valid(now)) => Err(e.clone()),
+            _ if t.valid(now) => Ok(t.token(now)),
+            _ => Err(Error::ReauthenticationRequired(
+                "the access token expired".to_owned(),
+            )),
+        }
+    }
+
+    /// With the lease held: start from the stored copy when it is newer, save tokens an
+    /// earlier save lost, then refresh if still needed.
+    async fn under_lease(
+        &self,
+        last: &mut LastAttempt,
+        a: &Attached,
+        stored: Option<Box<SavedSession>>,
+        force: bool,
+    ) -> Result<SessionToken> {
+        let clock = self.inner.client.clock();
+        let margin = self.inner.margin_secs.load(Ordering::Relaxed);
+        let mut base = match stored {
+            Some(s) if s.refresh_count() > self.read().refreshes => {
+                // Another holder refreshed before this one got the lease: nothing to send.
+                let count = s.refresh_count();
+                self.adopt(*s).await?;
+                last.error = None;
+                let now = clock.unix_now();
+                let t = self.read();
+                if !force && t.fresh(now, margin) {
+                    return Ok(t.token(now));
+                }
+                SaveCondition::RefreshCount(count)
+            }
+            Some(s) => SaveCondition::RefreshCount(s.refresh_count()),
+            None => SaveCondition::Absent,
+        };
+        // Tokens a failed save could not store are stored before anything is handed out.
+        if self.read().unpersisted.is_some() {
+            let saved = self.export_with_secrets();
+            match self.save(a, &saved, base).await {
+                Ok(true) => {
+                    let mut t = self.write();
+                    t.unpersisted = None;
+                    base = SaveCondition::RefreshCount(t.refreshes);
+                }
+                Ok(false) => {
+                    self.lost_race(a).await?;
+                    last.error = None;
+                }
+                Err(e) => {
+                    last.error = Some(e.clone());
+                    return Err(e);
+                }
+            }
+            let now = clock.unix_now();
+            let t = self.read();
+            if !force && t.fresh(now, margin) {
+                return Ok(t.token(now));
+            }
+        }
+        if self.read().refresh_token.is_none() {
+            let now = clock.unix_now();
+            let t = self.read();
+            if t.valid(now) {
+                return Ok(t.token(now));
+            }
+            drop(t);
+            return Err(self.end("the access token expired and there is no refresh token"));
+        }
+        self.refresh_leased(last, Some((a, base)), force).await
+    }
+
+    /// Sends the refresh and commits its answer: saved first (compare-and-set against
+    /// `base`), then handed out.
+    async fn refresh_leased(
+        &self,
+        last: &mut LastAttempt,
+        store: Option<(&Attached, SaveCondition)>,
+        force: bool,
+    ) -> Result<SessionToken> {
+        let clock = self.inner.client.clock();
+        let now = clock.unix_now();
+        let (refresh_token, original) = {
+            let t = self.read();
+            match &t.refresh_token {
+                Some(rt) => (rt.clone(), t.claims()),
+                None if force => {
+                    return Err(Error::input("the session has no refresh token to refresh with"));
+                }
+                None => return Ok(t.token(now)),
             }
         };
         tracing::info!(issuer = %self.inner.client.issuer(), "refreshing the access token");
@@ -111,7 +223,7 @@ impl Authenticated {
                 last.error = None;
                 return Err(self.end("the provider refused the refresh token (invalid_grant)"));
             }
-            Err(e) => return self.failed(&mut last, e, now),
+            Err(e) => return self.failed(last, e, now),
         };
         let tokens = match answer.tokens {
             Ok(tokens) => tokens,
@@ -119,9 +231,9 @@ impl Authenticated {
                 // A 2xx answer refused by strict parsing may still have rotated the refresh
                 // token, retiring the old one: keep the new one, or the grant is lost.
                 if let Some(rotated) = answer.rotated {
-                    self.keep_rotated(rotated).await;
+                    self.keep_rotated(rotated, store).await;
                 }
-                return self.failed(&mut last, e, now);
+                return self.failed(last, e, now);
             }
         };
         // §12.2: a refreshed id_token passes every check and keeps iss, sub, aud, azp, auth_time.
@@ -139,9 +251,9 @@ impl Authenticated {
                         // The new access and id_token are refused, but the provider has
                         // rotated the refresh token: keeping the old one would lose the grant.
                         if let Some(rotated) = tokens.refresh_token {
-                            self.keep_rotated(rotated).await;
+                            self.keep_rotated(rotated, store).await;
                         }
-                        return self.failed(&mut last, e, now);
+                        return self.failed(last, e, now);
                     }
                 }
             }
@@ -173,24 +285,61 @@ impl Authenticated {
                 generation: t.generation + 1,
                 refreshes: t.refreshes + 1,
                 ended: None,
-                unpersisted: false,
+                unpersisted: None,
             }
         };
-        // The hook sees the rotated tokens before any caller can use them. If it fails, the
-        // tokens are kept in memory and the hook is retried before they are handed out.
-        let persisted = self.persist(&self.saved(&new)).await;
-        new.unpersisted = persisted.is_err();
+        // The store sees the rotated tokens before any caller can use them. If saving fails,
+        // the tokens are kept in memory and saved again before they are handed out.
+        let saved = match store {
+            Some((a, base)) => match self.save(a, &self.saved(&new), base).await {
+                Ok(stored) => Ok(stored),
+                Err(e) => {
+                    new.unpersisted = Some(base);
+                    Err(e)
+                }
+            },
+            None => Ok(true),
+        };
         let token = new.token(now);
-        *self.write() = new;
-        drop(commit);
-        tracing::info!(issuer = %self.inner.client.issuer(), "access token refreshed");
-        last.error = persisted.as_ref().err().cloned();
-        persisted.map(|()| token)
+        match saved {
+            Ok(true) => {
+                *self.write() = new;
+                drop(commit);
+                tracing::info!(issuer = %self.inner.client.issuer(), "access token refreshed");
+                last.error = None;
+                Ok(token)
+            }
+            Ok(false) => {
+                // A stale writer: its lease expired under it and a newer copy was stored. That
+                // copy stays; this answer is dropped.
+                drop(commit);
+                let Some((a, _)) = store else {
+                    return Err(Error::Store(StoreError::lease("the save was refused")));
+                };
+                self.lost_race(a).await?;
+                last.error = None;
+                let now = clock.unix_now();
+                let t = self.read();
+                if t.valid(now) {
+                    Ok(t.token(now))
+                } else {
+                    Err(Error::Store(StoreError::lease(
+                        "the refresh lease was lost and the stored session has expired",
+                    )))
+                }
+            }
+            Err(e) => {
+                *self.write() = new;
+                drop(commit);
+                last.error = Some(e.clone());
+                Err(e)
+            }
+        }
     }
 
     /// Keeps a rotated refresh token from an answer whose other tokens were refused, and
-    /// persists it; the access token held stays as it is.
-    async fn keep_rotated(&self, rotated: RefreshToken) {
+    /// saves it; the access token held stays as it is.
+    async fn keep_rotated(&self, rotated: RefreshToken, store: Option<(&Attached, SaveCondition)>) {
         let commit = self.inner.commit.lock().await;
         if self.read().ended.is_some() {
             drop(commit);
@@ -202,11 +351,13 @@ impl Authenticated {
             t.refresh_token = Some(rotated);
             // A newer copy of the session than any saved before: the count says so.
             t.refreshes += 1;
-            t.unpersisted = true;
+            t.unpersisted = store.map(|(_, base)| base);
             self.saved(&t)
         };
-        if self.persist(&saved).await.is_ok() {
-            self.write().unpersisted = false;
+        if let Some((a, base)) = store
+            && matches!(self.save(a, &saved, base).await, Ok(true))
+        {
+            self.write().unpersisted = None;
         }
     }
 
@@ -226,26 +377,13 @@ impl Authenticated {
         }
     }
 
-    async fn persist(&self, saved: &SavedSession) -> Result<()> {
-        let hook = self
-            .inner
-            .persistence
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        match hook {
-            Some(hook) => hook.persist(saved).await.map_err(Error::Persist),
-            None => Ok(()),
-        }
-    }
-
     /// A failed attempt that does not end the session.
     fn failed(&self, last: &mut LastAttempt, e: Error, now: u64) -> Result<SessionToken> {
         tracing::warn!(issuer = %self.inner.client.issuer(), error = %e, "refresh failed");
         let mut t = self.write();
         t.generation += 1;
         last.error = Some(e.clone());
-        if e.is_transient() && t.valid(now) && !t.unpersisted {
+        if e.is_transient() && t.valid(now) && t.unpersisted.is_none() {
             Ok(t.token(now))
         } else {
             Err(e)
