@@ -302,10 +302,11 @@ impl BearerVerifier {
     pub async fn verify_str(&self, token: &str) -> Result<Arc<BearerClaims>> {
         let key = digest(token);
         let now = self.now_ms();
+        // Only verified JWTs are in this cache: a hit needs no look at the token's form.
+        if let Some(hit) = self.inner.jwt_cache.get(&key, now) {
+            return Ok(hit);
+        }
         if looks_like_jwt(token) {
-            if let Some(hit) = self.inner.jwt_cache.get(&key, now) {
-                return Ok(hit);
-            }
             self.verify_jwt(token, key).await
         } else if self.inner.config.introspection {
             self.introspect(token, key, now).await
