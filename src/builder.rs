@@ -309,6 +309,14 @@ impl AuthenticationClientBuilder {
         self.finish(Provider::Discovered(Box::new(metadata)), http)
     }
 
+    /// What a [`Registrar`](crate::registration::Registrar) needs of this
+    /// builder: its HTTP settings, whether plain http was opted into, the clock.
+    pub(crate) fn registrar_parts(self) -> Result<(Http, bool, Arc<dyn Clock>)> {
+        let http = self.http()?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        Ok((http, self.insecure_http, clock))
+    }
+
     fn http(&self) -> Result<Http> {
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
         let client = match &self.http_client {

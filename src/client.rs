@@ -100,6 +100,10 @@ pub(crate) enum Endpoint {
     Revocation,
     Jwks,
     PushedAuthorization,
+    /// RFC 8628 §3.1.
+    DeviceAuthorization,
+    /// OpenID CIBA Core §7.1.
+    BackchannelAuthentication,
 }
 
 impl AuthenticationClient {
@@ -194,6 +198,14 @@ impl AuthenticationClient {
                     Endpoint::Jwks => "/oidc/.well-known/jwks.json".to_owned(),
                     // What the development provider serves; Authing itself has no PAR today.
                     Endpoint::PushedAuthorization => format!("/{p}/par"),
+                    // The seed documents neither: Authing's paths for them are not part of
+                    // the preset, so these grants need the client built by discovery.
+                    Endpoint::DeviceAuthorization | Endpoint::BackchannelAuthentication => {
+                        return Err(Error::config(format!(
+                            "the Authing preset has no {which:?} endpoint: build the client by \
+                             discovery (its metadata names the endpoint)"
+                        )));
+                    }
                 };
                 join(app_host, &path)
             }
@@ -208,6 +220,14 @@ impl AuthenticationClient {
                     Endpoint::PushedAuthorization => (
                         "pushed_authorization_request_endpoint",
                         m.pushed_authorization_request_endpoint.as_ref(),
+                    ),
+                    Endpoint::DeviceAuthorization => (
+                        "device_authorization_endpoint",
+                        m.device_authorization_endpoint.as_ref(),
+                    ),
+                    Endpoint::BackchannelAuthentication => (
+                        "backchannel_authentication_endpoint",
+                        m.backchannel_authentication_endpoint.as_ref(),
                     ),
                 };
                 let value =
@@ -375,7 +395,7 @@ impl AuthenticationClient {
     }
 
     /// A 2xx answer of the token endpoint.
-    async fn token_reply(
+    pub(crate) async fn token_reply(
         &self,
         operation: &'static str,
         mut form: Form,
@@ -649,7 +669,7 @@ pub(crate) fn validate_token_result_from(reply: Reply) -> Result<ValidateTokenRe
 
 /// `base` + an absolute path.
 /// A 2xx token answer, strictly parsed (RFC 6749 §5.1).
-fn token_set_of(reply: &Reply) -> Result<TokenSet> {
+pub(crate) fn token_set_of(reply: &Reply) -> Result<TokenSet> {
     let raw: RawTokenResponse = reply.json(Body::Sensitive)?;
     TokenSet::from_raw(raw).map_err(|reason| Error::InvalidResponse {
         endpoint: reply.endpoint.clone(),

@@ -32,6 +32,15 @@ pub struct ProviderMetadata {
     /// RP-initiated logout.
     #[serde(default)]
     pub end_session_endpoint: Option<String>,
+    /// RFC 8628 §4: where a device asks for a user code.
+    #[serde(default)]
+    pub device_authorization_endpoint: Option<String>,
+    /// OpenID CIBA Core §4: where a client starts a backchannel authentication.
+    #[serde(default)]
+    pub backchannel_authentication_endpoint: Option<String>,
+    /// RFC 7591 §3: where clients register themselves.
+    #[serde(default)]
+    pub registration_endpoint: Option<String>,
     /// Algorithms the provider signs id_tokens with.
     #[serde(default)]
     pub id_token_signing_alg_values_supported: Vec<String>,
@@ -114,6 +123,12 @@ impl ProviderMetadata {
                 "pushed_authorization_request_endpoint",
                 &self.pushed_authorization_request_endpoint,
             ),
+            ("device_authorization_endpoint", &self.device_authorization_endpoint),
+            (
+                "backchannel_authentication_endpoint",
+                &self.backchannel_authentication_endpoint,
+            ),
+            ("registration_endpoint", &self.registration_endpoint),
         ] {
             if let Some(v) = value {
                 provider_url(name, v, insecure_http)?;

@@ -127,6 +127,30 @@ pub enum Error {
     #[error("cannot restore saved state: {0}")]
     Restore(String),
 
+    /// A device authorization (RFC 8628) or CIBA request expired before the
+    /// user answered: the provider said `expired_token`, or its `expires_in`
+    /// passed while polling. Start again.
+    #[error("the {grant} expired before the user answered{}", if *.by_provider { " (the provider said expired_token)" } else { "" })]
+    AuthorizationExpired {
+        /// What expired: `device authorization` or `backchannel authentication request`.
+        grant: &'static str,
+        /// True when the provider said so, false when its `expires_in` ran out here.
+        by_provider: bool,
+    },
+
+    /// A wait for the user (device flow, CIBA) was cancelled by the caller.
+    #[error("cancelled while waiting for the user")]
+    Cancelled,
+
+    /// A dynamically registered client's secret has expired
+    /// (`client_secret_expires_at`, RFC 7591 §3.2.1): read the registration
+    /// again or register anew.
+    #[error("the registered client secret expired at {expired_at} (seconds since the epoch)")]
+    ClientSecretExpired {
+        /// `client_secret_expires_at`.
+        expired_at: u64,
+    },
+
     /// The persistence hook refused to store rotated tokens. The new tokens are
     /// still held in memory.
     #[error("persisting refreshed tokens failed: {0}")]
@@ -244,6 +268,9 @@ impl Error {
 
     /// True when the user (or the provider on their behalf) refused the
     /// login: an `access_denied` callback, e.g. after "Cancel" at the provider.
+    ///
+    /// The device flow and CIBA report the user's refusal (the token endpoint's
+    /// `access_denied`, RFC 8628 §3.5) the same way.
     pub fn is_access_denied(&self) -> bool {
         matches!(self, Error::Authorization(a) if a.error == "access_denied")
     }

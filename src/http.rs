@@ -117,6 +117,43 @@ impl Http {
         Ok(reply)
     }
 
+    /// A JSON request (dynamic client registration, RFC 7591 / 7592): `method`
+    /// with an optional `application/json` body and an optional bearer token.
+    /// `body_secrets` are values in the body that must never be echoed into an
+    /// error (a client secret sent back on update).
+    pub(crate) async fn json_request(
+        &self,
+        operation: &'static str,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+        bearer: Option<&str>,
+        body_secrets: &[&str],
+    ) -> Result<Reply> {
+        let mut headers = HeaderMap::new();
+        let mut secrets = Redactions::default();
+        if let Some(token) = bearer {
+            headers.insert(
+                header::AUTHORIZATION,
+                sensitive_header(&format!("Bearer {token}"))?,
+            );
+            secrets.value(token);
+        }
+        for s in body_secrets {
+            secrets.value(s);
+        }
+        let body = match body {
+            Some(value) => {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Some(value.to_string())
+            }
+            None => None,
+        };
+        let mut reply = self.send(operation, method, url, headers, body).await?;
+        reply.secrets = secrets;
+        Ok(reply)
+    }
+
     async fn send(
         &self,
         operation: &'static str,

@@ -93,10 +93,12 @@ pub mod authorize;
 pub mod bearer;
 mod builder;
 pub mod callback;
+pub mod ciba;
 mod client;
 pub mod client_auth;
 pub mod clock;
 pub mod config;
+pub mod device_authorization;
 pub mod discovery;
 pub mod error;
 pub mod flow;
@@ -114,7 +116,9 @@ pub mod pkce;
 mod random;
 pub mod redirect_uri;
 mod request_object;
+pub mod registration;
 pub mod secret;
+pub mod token_exchange;
 pub mod token_set;
 pub mod userinfo;
 
@@ -132,8 +136,9 @@ pub use logout::LogoutParams;
 pub use pkce::{CodeChallenge, CodeChallengeMethod};
 pub use redirect_uri::RedirectUri;
 pub use secret::{
-    AccessSecret, AccessToken, AuthorizationCode, ClientSecret, CodeVerifier, ExposeSecret, IdToken, Nonce,
-    OAuthToken, RefreshToken, State,
+    AccessSecret, AccessToken, ActorToken, AuthReqId, AuthorizationCode, ClientSecret, CodeVerifier,
+    DeviceCode, ExposeSecret, IdToken, InitialAccessToken, IssuedToken, Nonce, OAuthToken, RefreshToken,
+    RegistrationAccessToken, State, SubjectToken,
 };
 pub use token_set::TokenSet;
 pub use userinfo::{StandardClaims, UserInfo};

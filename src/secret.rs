@@ -107,6 +107,42 @@ secret_type!(
     AccessSecret
 );
 
+secret_type!(
+    /// An RFC 8628 device code: what the device polls the token endpoint with
+    /// while the user approves on another screen.
+    DeviceCode
+);
+secret_type!(
+    /// A CIBA `auth_req_id` (OpenID CIBA Core §7.3): what the client polls the
+    /// token endpoint with while the user approves on their device.
+    AuthReqId
+);
+secret_type!(
+    /// The token an RFC 8693 token exchange acts on (`subject_token`).
+    SubjectToken
+);
+secret_type!(
+    /// The token of the party acting for the subject in an RFC 8693 token
+    /// exchange (`actor_token`).
+    ActorToken
+);
+secret_type!(
+    /// The token an RFC 8693 token exchange issued, of the type its
+    /// `issued_token_type` names (an access token, an id_token, a SAML
+    /// assertion, …).
+    IssuedToken
+);
+secret_type!(
+    /// The token that reads, updates and deletes a dynamically registered
+    /// client (RFC 7592 §1.1).
+    RegistrationAccessToken
+);
+secret_type!(
+    /// The token some providers require to register a client at all
+    /// (RFC 7591 §3, "initial access token").
+    InitialAccessToken
+);
+
 /// A token that can be introspected or revoked: an access token or a refresh token.
 ///
 /// Sealed: implemented by [`AccessToken`] and [`RefreshToken`] only.

@@ -30,7 +30,10 @@
 //! [`Authenticated::insecure_from_unverified_tokens`].
 
 pub(crate) mod authenticated;
+mod ciba;
+mod device;
 mod pending;
+mod poll;
 mod saved;
 pub mod store;
 
@@ -42,6 +45,8 @@ pub use crate::callback::CallbackParams;
 pub use authenticated::{
     Authenticated, DEFAULT_REFRESH_MARGIN, PersistFuture, SessionToken, TokenPersistence,
 };
+pub use ciba::{BackchannelAuthentication, BackchannelLogin};
+pub use device::{DeviceAuthorization, DeviceLogin};
 pub use pending::PendingCallback;
 pub use saved::{SavedPendingCallback, SavedSession};
 

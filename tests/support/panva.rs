@@ -518,6 +518,82 @@ impl Browser {
         self.drive(url, Some(login)).await
     }
 
+    /// Drives the device verification pages (RFC 8628 §3.3) from `url` (the
+    /// `verification_uri_complete`): submits the user code, then confirms it and logs `login` in
+    /// and consents (`approve`), or presses "abort" (`!approve`, which the provider answers
+    /// with `access_denied` to the device). Returns the text of the last page.
+    pub async fn device(&mut self, url: &str, login: &str, approve: bool) -> Result<String, String> {
+        let mut step = Step::Get(Url::parse(url).map_err(|e| format!("bad URL {url}: {e}"))?);
+        let mut trail: Vec<String> = Vec::new();
+        for _ in 0..MAX_HOPS {
+            let (url, request) = match step {
+                Step::Get(url) => {
+                    trail.push(format!("GET {}", url.path()));
+                    (url.clone(), self.http.get(url))
+                }
+                Step::Post(url, body) => {
+                    trail.push(format!("POST {}", url.path()));
+                    let request = self
+                        .http
+                        .post(url.clone())
+                        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(body);
+                    (url, request)
+                }
+            };
+            if url.origin() != self.origin {
+                return Err(format!("refusing to leave the provider for {url}"));
+            }
+            let request = match self.cookie_header(&url) {
+                Some(cookies) => request.header(reqwest::header::COOKIE, cookies),
+                None => request,
+            };
+            let response = request.send().await.map_err(|e| format!("{url} failed: {e}"))?;
+            let status = response.status();
+            for value in response.headers().get_all(reqwest::header::SET_COOKIE) {
+                if let Ok(value) = value.to_str() {
+                    self.store_cookie(&url, value);
+                }
+            }
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| format!("{status} without a Location at {url}"))?;
+                step = Step::Get(url.join(location).map_err(|e| format!("bad Location: {e}"))?);
+                continue;
+            }
+            let body = response.text().await.map_err(|e| format!("reading {url}: {e}"))?;
+            let Some(form) = Form::find(&body) else {
+                return Ok(excerpt(&body));
+            };
+            let action = url
+                .join(if form.action.is_empty() { url.as_str() } else { &form.action })
+                .map_err(|e| format!("bad form action {:?}: {e}", form.action))?;
+            let fields: Vec<(String, String)> = match form.field("prompt") {
+                Some("login") => vec![
+                    ("prompt".into(), "login".into()),
+                    ("login".into(), login.into()),
+                    ("password".into(), "any password".into()),
+                ],
+                Some("consent") => vec![("prompt".into(), "consent".into())],
+                _ if form.field("confirm").is_some() && !approve => {
+                    let mut fields: Vec<(String, String)> =
+                        form.fields.iter().filter(|(k, _)| k != "confirm").cloned().collect();
+                    fields.push(("abort".into(), "yes".into()));
+                    fields
+                }
+                _ if form.field("user_code").is_some() || form.field("confirm").is_some() => form.fields.clone(),
+                // The code input page again, after an abort: nothing left to do.
+                _ if form.field("xsrf").is_some() && !approve => return Ok(excerpt(&body)),
+                _ => return Err(format!("unknown form at {url} after {}: {}", trail.join(" -> "), excerpt(&body))),
+            };
+            step = Step::Post(action, encode(&fields));
+        }
+        Err(format!("more than {MAX_HOPS} hops: {}", trail.join(" -> ")))
+    }
+
     /// As [`Browser::login`], but a login form is an error: for prompt=none, SSO and logout.
     pub async fn follow(&mut self, url: &str) -> Result<Callback, String> {
         self.drive(url, None).await
