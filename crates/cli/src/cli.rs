@@ -373,6 +373,71 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         session: PathBuf,
     },
+    /// Log in on another device (RFC 8628): writes {"user_code", "verification_uri",
+    /// "verification_uri_complete", "expires_in"} on stderr at once, polls, then prints
+    /// what `finish` prints.
+    DeviceLogin {
+        /// The scope (openid is always added) [default: openid].
+        #[arg(long)]
+        scope: Option<String>,
+        /// Save the session to FILE (created 0600); token values are then left
+        /// out of the output.
+        #[arg(long, value_name = "FILE")]
+        session: Option<PathBuf>,
+    },
+    /// Log a user in on their own device (OpenID CIBA, poll mode); prints what
+    /// `finish` prints.
+    CibaLogin {
+        /// Who is to log in (the provider's login_hint: an e-mail, a user name…).
+        #[arg(long)]
+        login_hint: String,
+        /// A short message shown on both devices.
+        #[arg(long)]
+        binding_message: Option<String>,
+        /// The scope (openid is always added) [default: openid].
+        #[arg(long)]
+        scope: Option<String>,
+        /// Save the session to FILE (created 0600); token values are then left
+        /// out of the output.
+        #[arg(long, value_name = "FILE")]
+        session: Option<PathBuf>,
+    },
+    /// Exchange a token for another (RFC 8693); prints the answer with
+    /// issued_token_type.
+    TokenExchange {
+        /// The token to exchange (or @PATH, or -).
+        #[arg(long, allow_hyphen_values = true)]
+        subject_token: String,
+        /// Its type, e.g. urn:ietf:params:oauth:token-type:access_token.
+        #[arg(long, value_name = "URN")]
+        subject_token_type: String,
+        /// The acting party's token (or @PATH, or -), with --actor-token-type.
+        #[arg(long, allow_hyphen_values = true, requires = "actor_token_type")]
+        actor_token: Option<String>,
+        /// The acting party's token type, with --actor-token.
+        #[arg(long, value_name = "URN", requires = "actor_token")]
+        actor_token_type: Option<String>,
+        /// The type of token wanted.
+        #[arg(long, value_name = "URN")]
+        requested_token_type: Option<String>,
+        /// A service the token is for (repeatable).
+        #[arg(long)]
+        audience: Vec<String>,
+        /// A resource URI the token is for (repeatable).
+        #[arg(long)]
+        resource: Vec<String>,
+        /// The scope wanted.
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// Register a client (RFC 7591) with the global --redirect-uri and
+    /// --token-endpoint-auth-method; needs no --app-id. Prints the client
+    /// metadata, secret and registration access token included.
+    Register {
+        /// The initial access token the provider requires, if any (or @PATH, or -).
+        #[arg(long, allow_hyphen_values = true)]
+        initial_access_token: Option<String>,
+    },
     /// Run the embedded development provider on 127.0.0.1 until SIGINT/SIGTERM.
     DevProvider {
         /// The port (0 = any free port).

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{AuthMethodArg, ChallengeMethodArg, Cli, Command, GlobalOpts, ProtocolArg, ResponseModeArg};
 use crate::error::{CliError, Kind};
+use crate::grants;
 use crate::input::Inputs;
 use crate::login;
 use crate::output::{self, print};
@@ -280,6 +281,50 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 "expires_in": token.expires_in.map(|d| d.as_secs()),
             }))
         }
+        Command::DeviceLogin { scope, session } => {
+            grants::device_login(g, &mut inputs, scope, session.as_deref()).await
+        }
+        Command::CibaLogin {
+            login_hint,
+            binding_message,
+            scope,
+            session,
+        } => {
+            grants::ciba_login(
+                g,
+                &mut inputs,
+                login_hint,
+                binding_message,
+                scope,
+                session.as_deref(),
+            )
+            .await
+        }
+        Command::TokenExchange {
+            subject_token,
+            subject_token_type,
+            actor_token,
+            actor_token_type,
+            requested_token_type,
+            audience,
+            resource,
+            scope,
+        } => {
+            let exchange = grants::Exchange {
+                subject_token,
+                subject_token_type,
+                actor_token,
+                actor_token_type,
+                requested_token_type,
+                audience,
+                resource,
+                scope,
+            };
+            grants::token_exchange(g, &mut inputs, exchange).await
+        }
+        Command::Register { initial_access_token } => {
+            grants::register(g, &mut inputs, initial_access_token).await
+        }
         Command::Whoami { session } => {
             let client = build_client(g, &mut inputs).await?;
             let (lock, authenticated) = open_session(&session, client)?;
@@ -301,7 +346,7 @@ fn open_session(path: &Path, client: AuthenticationClient) -> Result<(LockedFile
 }
 
 /// Saves a new session to `path`, when one was named.
-fn save_session(path: Option<&Path>, session: &Authenticated) -> Result<(), CliError> {
+pub(crate) fn save_session(path: Option<&Path>, session: &Authenticated) -> Result<(), CliError> {
     if let Some(path) = path {
         let lock = LockedFile::lock(path)?;
         lock.write_session(&session.export_with_secrets())?;
@@ -368,7 +413,7 @@ async fn run_login(
 
 /// The client the global options describe: the Authing preset with
 /// `--app-host`, discovery with `--issuer`.
-async fn build_client(g: &GlobalOpts, inputs: &mut Inputs) -> Result<AuthenticationClient, CliError> {
+pub(crate) async fn build_client(g: &GlobalOpts, inputs: &mut Inputs) -> Result<AuthenticationClient, CliError> {
     let app_id = g
         .app_id
         .as_deref()

@@ -55,6 +55,10 @@ pub enum Kind {
     Timeout,
     /// The session cannot continue; log in again (exit 1).
     ReauthenticationRequired,
+    /// A device login or CIBA request expired before the user answered (exit 1).
+    AuthorizationExpired,
+    /// A registered client's secret is past its client_secret_expires_at (exit 1).
+    ClientSecretExpired,
     /// A local I/O failure other than a pending or session file, e.g. the
     /// `login` listener's port is taken (exit 1).
     Io,
@@ -84,6 +88,8 @@ impl Kind {
             Kind::Transport => "transport",
             Kind::Timeout => "timeout",
             Kind::ReauthenticationRequired => "reauthentication_required",
+            Kind::AuthorizationExpired => "authorization_expired",
+            Kind::ClientSecretExpired => "client_secret_expired",
             Kind::Io => "io",
             Kind::Internal => "internal",
         }
@@ -169,6 +175,8 @@ impl From<authing_oidc::Error> for CliError {
             E::AccessToken(_) => Kind::TokenInvalid,
             E::SubMismatch => Kind::SubMismatch,
             E::ReauthenticationRequired(_) => Kind::ReauthenticationRequired,
+            E::AuthorizationExpired { .. } => Kind::AuthorizationExpired,
+            E::ClientSecretExpired { .. } => Kind::ClientSecretExpired,
             // A saved login or session that cannot be taken back is a bad file.
             E::Restore(_) => Kind::File,
             // Our persistence hook writes the session file; its failure is a file error.

@@ -11,6 +11,7 @@
 mod cli;
 mod commands;
 mod error;
+mod grants;
 mod input;
 mod login;
 mod output;

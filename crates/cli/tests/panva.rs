@@ -345,3 +345,218 @@ async fn fapi2_profile_with_a_client_key() {
     let r = cli(&["begin", "--response-mode", "form_post", "--pending", s(&pending)]).await;
     assert_eq!(r.err(2), "config");
 }
+
+// ------------------------------------------------------------ the grants beyond the login flow
+
+const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const CIBA_GRANT: &str = "urn:openid:params:grant-type:ciba";
+const EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const ACCESS: &str = "urn:ietf:params:oauth:token-type:access_token";
+const CIBA_SECRET: &str = "rp-ciba-secret-0123456789abcdef0123456789";
+const EXCHANGE_SECRET: &str = "rp-exchange-secret-0123456789abcdef0123456789";
+
+/// One provider with every grant plugin and a client for each grant.
+async fn grants_provider() -> PanvaProvider {
+    use serde_json::json;
+    let options = PanvaOptions::default()
+        .plugin("plugins/device.mjs")
+        .plugin("plugins/ciba.mjs")
+        .plugin("plugins/exchange.mjs")
+        .plugin("plugins/registration-iat.mjs")
+        .client(json!({"client_id": "rp-device", "token_endpoint_auth_method": "none",
+                       "grant_types": [DEVICE_GRANT, "refresh_token"], "response_types": [], "redirect_uris": []}))
+        .client(json!({"client_id": "rp-ciba", "client_secret": CIBA_SECRET, "token_endpoint_auth_method": "client_secret_post",
+                       "grant_types": [CIBA_GRANT], "response_types": [], "redirect_uris": [],
+                       "backchannel_token_delivery_mode": "poll"}))
+        .client(json!({"client_id": "rp-exchange", "client_secret": EXCHANGE_SECRET, "token_endpoint_auth_method": "client_secret_post",
+                       "grant_types": ["client_credentials", EXCHANGE_GRANT], "response_types": [], "redirect_uris": [],
+                       "scope": "api:read api:write"}));
+    PanvaProvider::start(options).await
+}
+
+async fn provider_post(op: &PanvaProvider, path: &str) -> serde_json::Value {
+    let r = reqwest::Client::new().post(op.url(path)).send().await.unwrap();
+    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+}
+
+async fn provider_get(op: &PanvaProvider, path: &str) -> serde_json::Value {
+    let r = reqwest::Client::new().get(op.url(path)).send().await.unwrap();
+    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+}
+
+/// `device-login` as a user runs it: the first stderr line is read while the command waits,
+/// the user acts on it, then the command's outcome.
+async fn device_login(op: &PanvaProvider, approve: bool, extra: &[&str]) -> (i32, String, Vec<String>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    let mut child = tokio::process::Command::new(BIN)
+        .env_clear()
+        .env("AUTHING_ISSUER", op.issuer())
+        .env("AUTHING_APP_ID", "rp-device")
+        .args(["--token-endpoint-auth-method", "none"])
+        .args(["--introspection-endpoint-auth-method", "none"])
+        .args(["--revocation-endpoint-auth-method", "none"])
+        .arg("device-login")
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(20), stderr.read_line(&mut first))
+        .await
+        .unwrap()
+        .unwrap();
+    let shown: serde_json::Value = serde_json::from_str(first.trim()).unwrap();
+    let mut keys: Vec<&str> = shown.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["expires_in", "user_code", "verification_uri", "verification_uri_complete"],
+        "{shown}"
+    );
+    let complete = shown["verification_uri_complete"].as_str().unwrap();
+    assert!(shown["expires_in"].as_u64().unwrap() > 0);
+    op.browser().device(complete, "gina", approve).await.unwrap();
+    let mut out = String::new();
+    child.stdout.take().unwrap().read_to_string(&mut out).await.unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).await.unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    (status.code().unwrap_or(-1), out, rest.lines().map(str::to_owned).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_commands() {
+    let op = grants_provider().await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // device-login, approved, with the session saved.
+    let session = dir.path().join("device-session.json");
+    let (code, out, rest) = device_login(&op, true, &["--scope", "profile offline_access", "--session", s(&session)]).await;
+    assert_eq!(code, 0, "{out} {rest:?}");
+    assert!(rest.is_empty(), "{rest:?}");
+    let out: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(out["claims"]["sub"], "gina");
+    assert!(out["token_set"].get("access_token").is_none(), "saved, not printed: {out}");
+    assert!(session.exists());
+    // device-login, denied: the refusal is the last stderr line.
+    let (code, out, rest) = device_login(&op, false, &[]).await;
+    assert_eq!((code, out.as_str()), (1, ""), "{rest:?}");
+    let error: serde_json::Value = serde_json::from_str(rest.last().unwrap()).unwrap();
+    assert_eq!(error["error"]["kind"], "authorization_error");
+
+    // ciba-login, approved on "the user's device" while the command polls.
+    let mut cmd = bare();
+    cmd.env("AUTHING_ISSUER", op.issuer())
+        .env("AUTHING_APP_ID", "rp-ciba")
+        .env("AUTHING_APP_SECRET", CIBA_SECRET)
+        .args(["ciba-login", "--login-hint", "hank", "--binding-message", "W4SCT", "--scope", "profile"]);
+    let running = tokio::spawn(run(cmd));
+    let request = loop {
+        let list = provider_get(&op, "/__ciba/requests").await;
+        if let Some(r) = list["requests"].as_array().and_then(|a| a.first()).cloned() {
+            break r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(request["binding_message"], "W4SCT");
+    assert_eq!(request["scope"], "openid profile");
+    provider_post(&op, &format!("/__ciba/decide?id={}&approve=true", request["id"].as_str().unwrap())).await;
+    let out = running.await.unwrap().ok();
+    assert_eq!(out["claims"]["sub"], "hank");
+    assert!(out["token_set"]["access_token"].is_string());
+
+    // token-exchange of a client-credentials token, read from a file.
+    let exchange_cli = |args: &[&str]| {
+        let mut cmd = bare();
+        cmd.env("AUTHING_ISSUER", op.issuer())
+            .env("AUTHING_APP_ID", "rp-exchange")
+            .env("AUTHING_APP_SECRET", EXCHANGE_SECRET)
+            .args(args);
+        run(cmd)
+    };
+    let subject = exchange_cli(&[
+        "client-credentials",
+        "--scope",
+        "api:read api:write",
+        "--access-key",
+        "rp-exchange",
+        "--access-secret",
+        EXCHANGE_SECRET,
+    ])
+    .await
+    .ok()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let subject_file = dir.path().join("subject");
+    std::fs::write(&subject_file, &subject).unwrap();
+    let at_path = format!("@{}", s(&subject_file));
+    let answer = exchange_cli(&[
+        "token-exchange",
+        "--subject-token",
+        &at_path,
+        "--subject-token-type",
+        ACCESS,
+        "--audience",
+        "orders",
+        "--audience",
+        "billing",
+        "--scope",
+        "api:read",
+    ])
+    .await
+    .ok();
+    assert_eq!(answer["issued_token_type"], ACCESS);
+    assert_eq!(answer["token_type"], "Bearer");
+    assert_eq!(answer["scope"], "api:read");
+    let last = provider_get(&op, "/__exchange/last").await["last"].clone();
+    assert_eq!(last["audience"], serde_json::json!(["orders", "billing"]));
+    let issued = answer["access_token"].as_str().unwrap();
+    assert_eq!(exchange_cli(&["introspect", "--token", issued]).await.ok()["active"], true);
+    let refused = exchange_cli(&[
+        "token-exchange",
+        "--subject-token",
+        "forged",
+        "--subject-token-type",
+        ACCESS,
+    ])
+    .await;
+    assert_eq!(refused.err(1), "op_error");
+    let unpaired = exchange_cli(&[
+        "token-exchange",
+        "--subject-token",
+        "x",
+        "--subject-token-type",
+        ACCESS,
+        "--actor-token",
+        "y",
+    ])
+    .await;
+    assert_eq!(unpaired.err(2), "usage");
+
+    // register: no --app-id; the initial access token from stdin.
+    let mut cmd = bare();
+    cmd.env("AUTHING_ISSUER", op.issuer())
+        .args(["register", "--redirect-uri", panva::CALLBACK])
+        .args(["--token-endpoint-auth-method", "client_secret_basic"])
+        .args(["--initial-access-token", "-"])
+        .write_stdin("test-initial-access-token");
+    let registered = run(cmd).await.ok();
+    assert!(registered["client_id"].is_string());
+    assert!(registered["client_secret"].is_string());
+    assert!(registered["registration_access_token"].is_string());
+    assert_eq!(registered["client_secret_expires_at"], 0);
+    assert_eq!(registered["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(registered["redirect_uris"], serde_json::json!([panva::CALLBACK]));
+    let mut cmd = bare();
+    cmd.env("AUTHING_ISSUER", op.issuer())
+        .args(["register", "--redirect-uri", panva::CALLBACK]);
+    assert_eq!(run(cmd).await.err(1), "op_error");
+}
