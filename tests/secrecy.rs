@@ -456,4 +456,109 @@ async fn client_assertions_and_the_private_key_never_show() {
             );
         }
     }
+
+/// The secrets of the grants beyond the login flow (issue 13).
+const GRANT_CANARIES: [&str; 7] = [
+    "CANARY-device-code",
+    "CANARY-auth-req-id",
+    "CANARY-subject-token",
+    "CANARY-actor-token",
+    "CANARY-initial-access-token",
+    "CANARY-registration-access-token",
+    "CANARY-registered-secret",
+];
+
+fn assert_grants_clean(what: &str, text: &str) {
+    assert_clean(what, text);
+    for c in GRANT_CANARIES {
+        assert!(!text.contains(c), "{what} leaks {c}: {text}");
+    }
+}
+
+#[tokio::test]
+async fn grant_secrets_never_show() {
+    use authing_oidc::ciba::UserHint;
+    use authing_oidc::flow::BackchannelLogin;
+    use authing_oidc::registration::{ClientMetadata, Registrar};
+    use authing_oidc::token_exchange::{TokenExchangeRequest, TokenType};
+    use authing_oidc::{
+        ActorToken, AuthReqId, DeviceCode, InitialAccessToken, RegistrationAccessToken, SubjectToken,
+    };
+
+    let logs = log_buffer();
+    let server = MockServer::start().await;
+    let base = server.url();
+    server.on(
+        "/.well-known/openid-configuration",
+        Canned::json(
+            200,
+            json!({"issuer": base, "authorization_endpoint": format!("{base}/auth"),
+                   "token_endpoint": format!("{base}/token"), "jwks_uri": format!("{base}/jwks"),
+                   "device_authorization_endpoint": format!("{base}/device"),
+                   "backchannel_authentication_endpoint": format!("{base}/bc"),
+                   "registration_endpoint": format!("{base}/reg")}),
+        ),
+    );
+    for path in ["/token", "/device", "/bc", "/reg", "/reg/c1"] {
+        server.on(
+            path,
+            Canned::json(400, json!({"error": "invalid_request", "error_description": "{echo}"})).echoing(),
+        );
+    }
+    let c = AuthenticationClient::builder()
+        .app_id("app")
+        .secret(CANARIES[0])
+        .discover(&base)
+        .await
+        .unwrap();
+    let exchange = TokenExchangeRequest::new(SubjectToken::new(GRANT_CANARIES[2]), TokenType::AccessToken)
+        .actor(ActorToken::new(GRANT_CANARIES[3]), TokenType::Jwt);
+    let registrar = Registrar::discover(AuthenticationClient::builder(), &base).await.unwrap();
+    let metadata = ClientMetadata::new().redirect_uris(["https://app.example/cb"]);
+    let registered_body = json!({"client_id": "c1", "client_secret": GRANT_CANARIES[6], "client_secret_expires_at": 0,
+        "registration_access_token": GRANT_CANARIES[5], "registration_client_uri": format!("{base}/reg/c1")});
+    let outputs = vec![
+        show(&c.exchange_token(&exchange).await),
+        show(&c.device_authorization("openid").await),
+        show(&c.poll_device_token(&DeviceCode::new(GRANT_CANARIES[0])).await),
+        show(&c.poll_ciba_token(&AuthReqId::new(GRANT_CANARIES[1])).await),
+        show(
+            &BackchannelLogin::new(c.clone(), UserHint::IdTokenHint(IdToken::new(CANARIES[3])))
+                .start()
+                .await,
+        ),
+        show(&registrar.register(&metadata, Some(&InitialAccessToken::new(GRANT_CANARIES[4]))).await),
+    ];
+    // A registration that succeeds, then fails to read and update: the answer's secrets stay out
+    // of its Debug and of the errors that echo the registration access token and the secret.
+    server.on("/reg", Canned::json(201, registered_body));
+    let registered = registrar.register(&metadata, None).await.unwrap();
+    let more = vec![
+        format!("{registered:?}"),
+        show(&registrar.read(&registered).await),
+        show(&registrar.update(&registered, &metadata).await),
+        show(&registrar.delete(&registered).await),
+        format!(
+            "{:?} {:?} {:?} {:?} {:?} {:?}",
+            DeviceCode::new(GRANT_CANARIES[0]),
+            AuthReqId::new(GRANT_CANARIES[1]),
+            SubjectToken::new(GRANT_CANARIES[2]),
+            ActorToken::new(GRANT_CANARIES[3]),
+            InitialAccessToken::new(GRANT_CANARIES[4]),
+            RegistrationAccessToken::new(GRANT_CANARIES[5]),
+        ),
+    ];
+    for (i, out) in outputs.iter().chain(more.iter()).enumerate() {
+        assert_grants_clean(&format!("grant output {i}"), out);
+    }
+    // The requests really carried the canaries (bodies and bearer headers), so the test could fail.
+    let sent: String = server
+        .requests()
+        .iter()
+        .map(|r| format!("{} {:?}", String::from_utf8_lossy(&r.body), r.header("authorization")))
+        .collect();
+    for c in GRANT_CANARIES {
+        assert!(sent.contains(c), "{c} was not sent");
+    }
+    assert_grants_clean("logs", &captured_logs(&logs));
 }
