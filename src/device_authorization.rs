@@ -98,10 +98,9 @@ impl AuthenticationClient {
         if let Some(u) = &raw.verification_uri_complete {
             provider_url("verification_uri_complete", u, insecure)?;
         }
-        let expires_in = raw
-            .expires_in
-            .filter(|e| *e > 0)
-            .ok_or_else(|| invalid("the device authorization answer has no positive expires_in".to_owned()))?;
+        let expires_in = raw.expires_in.filter(|e| *e > 0).ok_or_else(|| {
+            invalid("the device authorization answer has no positive expires_in".to_owned())
+        })?;
         Ok(DeviceAuthorizationResponse {
             device_code,
             user_code,

@@ -51,6 +51,79 @@
 //! online [`AuthenticationClient::validate_token`] asks Authing, which also
 //! knows about tokens it has revoked, at the cost of a request each time.
 //!
+//! ## Device login (RFC 8628)
+//!
+//! For a CLI, a TV or a headless box: the user approves on another screen
+//! while the device polls. [`flow::DeviceLogin`] → [`flow::DeviceAuthorization`]
+//! (which holds the device code) → [`flow::Authenticated`], with the id_token
+//! verified; `slow_down`, `access_denied` and expiry are handled and typed
+//! (docs/protocol.md §2.9, §2.11). The endpoint comes from discovery.
+//!
+//! ```no_run
+//! use authing_oidc::flow::DeviceLogin;
+//! # async fn run(client: authing_oidc::AuthenticationClient) -> Result<(), authing_oidc::Error> {
+//! let device = DeviceLogin::new(client).scope("profile offline_access").start().await?;
+//! println!("Go to {} and enter {}", device.verification_uri(), device.user_code());
+//! let session = device.wait().await?; // or wait_until(shutdown_signal)
+//! # let _ = session; Ok(()) }
+//! ```
+//!
+//! ## Backchannel login (OpenID CIBA, poll mode)
+//!
+//! The client names the user; the provider asks them on their own device.
+//! [`flow::BackchannelLogin`] → [`flow::BackchannelAuthentication`] (which
+//! holds the `auth_req_id`) → [`flow::Authenticated`], polled like the device
+//! flow (docs/protocol.md §2.10).
+//!
+//! ```no_run
+//! use authing_oidc::{ciba::UserHint, flow::BackchannelLogin};
+//! # async fn run(client: authing_oidc::AuthenticationClient) -> Result<(), authing_oidc::Error> {
+//! let waiting = BackchannelLogin::new(client, UserHint::LoginHint("alice@example.com".into()))
+//!     .binding_message("W4SCT")
+//!     .start()
+//!     .await?;
+//! let session = waiting.wait().await?;
+//! # let _ = session; Ok(()) }
+//! ```
+//!
+//! ## Token exchange (RFC 8693)
+//!
+//! One request, so one stateless method:
+//! [`AuthenticationClient::exchange_token`] with a
+//! [`token_exchange::TokenExchangeRequest`]; the answer names its
+//! `issued_token_type` (docs/protocol.md §2.8).
+//!
+//! ```no_run
+//! use authing_oidc::token_exchange::{TokenExchangeRequest, TokenType};
+//! use authing_oidc::SubjectToken;
+//! # async fn run(client: authing_oidc::AuthenticationClient, incoming: &str) -> Result<(), authing_oidc::Error> {
+//! let request = TokenExchangeRequest::new(SubjectToken::new(incoming), TokenType::AccessToken)
+//!     .audience("orders-api");
+//! let answer = client.exchange_token(&request).await?;
+//! # let _ = answer; Ok(()) }
+//! ```
+//!
+//! ## Dynamic client registration (RFC 7591, 7592)
+//!
+//! A [`registration::Registrar`] registers a client (with or without an
+//! initial access token), then reads, updates and deletes it with the
+//! registration access token it got; an expired client secret is refused
+//! before use (docs/protocol.md §2.12).
+//!
+//! ```no_run
+//! use authing_oidc::registration::{ClientMetadata, Registrar};
+//! use authing_oidc::AuthenticationClient;
+//! # async fn run() -> Result<(), authing_oidc::Error> {
+//! let registrar = Registrar::discover(AuthenticationClient::builder(), "https://op.example").await?;
+//! let registered = registrar
+//!     .register(&ClientMetadata::new().redirect_uris(["https://app.example/cb"]), None)
+//!     .await?;
+//! let renamed = registrar
+//!     .update(&registered, &ClientMetadata::new().redirect_uris(["https://app.example/cb"]).client_name("App"))
+//!     .await?;
+//! # let _ = renamed; Ok(()) }
+//! ```
+//!
 //! ## Secrets
 //!
 //! Every token and secret is a distinct [`secret`] type whose `Debug` prints
@@ -77,6 +150,9 @@
 //!   tokens at a resource server (JWTs verified, opaque ones introspected,
 //!   both cached);
 //! - [`m2m`]: cached machine-to-machine tokens;
+//! - [`device_authorization`], [`ciba`]: the requests of the device flow and
+//!   CIBA (their waits are in [`flow`]); [`token_exchange`]: RFC 8693;
+//!   [`registration`]: RFC 7591 / 7592;
 //! - [`clock`]: the injectable clock every expiry decision uses;
 //! - [`secret`]: the secret types; [`error`]: the one [`Error`] type.
 //!

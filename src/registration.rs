@@ -312,7 +312,14 @@ impl Registrar {
         let (uri, token) = self.management(client)?;
         let reply = self
             .http
-            .json_request("read_client_registration", Method::GET, uri, None, Some(token.expose_secret()), &[])
+            .json_request(
+                "read_client_registration",
+                Method::GET,
+                uri,
+                None,
+                Some(token.expose_secret()),
+                &[],
+            )
             .await?;
         self.registered_from(reply, Some(client))
     }
@@ -321,7 +328,11 @@ impl Registrar {
     /// registration_client_uri` with the whole new metadata, the `client_id`
     /// (and the current secret, as §2.2 allows), and the registration access
     /// token.
-    pub async fn update(&self, client: &RegisteredClient, metadata: &ClientMetadata) -> Result<RegisteredClient> {
+    pub async fn update(
+        &self,
+        client: &RegisteredClient,
+        metadata: &ClientMetadata,
+    ) -> Result<RegisteredClient> {
         metadata.check()?;
         let (uri, token) = self.management(client)?;
         let mut body = metadata.members.clone();
@@ -350,7 +361,14 @@ impl Registrar {
     pub async fn delete(&self, client: &RegisteredClient) -> Result<()> {
         let (uri, token) = self.management(client)?;
         self.http
-            .json_request("delete_client_registration", Method::DELETE, uri, None, Some(token.expose_secret()), &[])
+            .json_request(
+                "delete_client_registration",
+                Method::DELETE,
+                uri,
+                None,
+                Some(token.expose_secret()),
+                &[],
+            )
             .await?
             .error_for_status(Body::Sensitive)?;
         Ok(())
@@ -363,7 +381,10 @@ impl Registrar {
                 "this registration has no registration_client_uri and registration_access_token",
             ));
         };
-        Ok((provider_url("registration_client_uri", uri, self.insecure_http)?, token))
+        Ok((
+            provider_url("registration_client_uri", uri, self.insecure_http)?,
+            token,
+        ))
     }
 
     /// The checks of RFC 7591 §3.2.1 / RFC 7592 §3 on an answer: 2xx JSON
@@ -395,7 +416,8 @@ impl Registrar {
                 Some(_) => Err(invalid(&format!("{name} is not a number"))),
             }
         };
-        let client_id = text(&mut members, "client_id")?.ok_or_else(|| invalid("the answer has no client_id"))?;
+        let client_id =
+            text(&mut members, "client_id")?.ok_or_else(|| invalid("the answer has no client_id"))?;
         if let Some(p) = previous
             && p.client_id != client_id
         {
@@ -467,7 +489,17 @@ mod tests {
 
     #[test]
     fn server_members_are_not_metadata() {
-        assert!(ClientMetadata::new().set("client_id", json!("x")).check().is_err());
-        assert!(ClientMetadata::new().redirect_uris(["https://a/cb"]).check().is_ok());
+        assert!(
+            ClientMetadata::new()
+                .set("client_id", json!("x"))
+                .check()
+                .is_err()
+        );
+        assert!(
+            ClientMetadata::new()
+                .redirect_uris(["https://a/cb"])
+                .check()
+                .is_ok()
+        );
     }
 }

@@ -56,8 +56,14 @@ pub enum TokenType {
 }
 
 const REGISTERED: [(&str, TokenType); 6] = [
-    ("urn:ietf:params:oauth:token-type:access_token", TokenType::AccessToken),
-    ("urn:ietf:params:oauth:token-type:refresh_token", TokenType::RefreshToken),
+    (
+        "urn:ietf:params:oauth:token-type:access_token",
+        TokenType::AccessToken,
+    ),
+    (
+        "urn:ietf:params:oauth:token-type:refresh_token",
+        TokenType::RefreshToken,
+    ),
     ("urn:ietf:params:oauth:token-type:id_token", TokenType::IdToken),
     ("urn:ietf:params:oauth:token-type:saml1", TokenType::Saml1),
     ("urn:ietf:params:oauth:token-type:saml2", TokenType::Saml2),

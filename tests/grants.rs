@@ -77,7 +77,11 @@ async fn discovered_mock() -> (MockServer, AuthenticationClient) {
 }
 
 fn token_requests(server: &MockServer) -> Vec<mock::Recorded> {
-    server.requests().into_iter().filter(|r| r.path == "/token").collect()
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/token")
+        .collect()
 }
 
 // ------------------------------------------------------------------------------- on the wire
@@ -97,7 +101,12 @@ async fn device_flow_requests_on_the_wire() {
     let device = DeviceLogin::new(client).scope("profile").start().await.unwrap();
     assert_eq!(device.user_code(), "ABCD-EFGH");
     assert!(device.verification_uri().ends_with("/device"));
-    assert!(device.verification_uri_complete().unwrap().ends_with("user_code=ABCD-EFGH"));
+    assert!(
+        device
+            .verification_uri_complete()
+            .unwrap()
+            .ends_with("user_code=ABCD-EFGH")
+    );
     assert_eq!(device.expires_in(), Duration::from_secs(30));
     assert_eq!(device.interval(), Duration::from_secs(1));
     assert!(!format!("{device:?}").contains("dc-1"));
@@ -105,7 +114,11 @@ async fn device_flow_requests_on_the_wire() {
     let e = device.wait().await.unwrap_err();
     assert!(e.is_access_denied(), "{e:?}");
 
-    let auth = server.requests().into_iter().find(|r| r.path == "/device/auth").unwrap();
+    let auth = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/device/auth")
+        .unwrap();
     let f = form(&auth);
     assert_eq!(one(&f, "scope"), "openid profile");
     assert_eq!(one(&f, "client_id"), "app");
@@ -130,7 +143,10 @@ async fn device_authorization_answers_are_checked() {
     ] {
         server.on("/device/auth", Canned::json(200, body.clone()));
         let e = client.device_authorization("openid").await.unwrap_err();
-        assert!(matches!(e, Error::InvalidResponse { .. } | Error::Config(_)), "{body}: {e:?}");
+        assert!(
+            matches!(e, Error::InvalidResponse { .. } | Error::Config(_)),
+            "{body}: {e:?}"
+        );
     }
     // No interval: RFC 8628's default of 5 s.
     server.on(
@@ -146,7 +162,10 @@ async fn device_authorization_answers_are_checked() {
         .build()
         .unwrap();
     let before = server.requests().len();
-    assert!(matches!(DeviceLogin::new(authing.clone()).start().await, Err(Error::Config(_))));
+    assert!(matches!(
+        DeviceLogin::new(authing.clone()).start().await,
+        Err(Error::Config(_))
+    ));
     let ciba = BackchannelLogin::new(authing, UserHint::LoginHint("alice".into()));
     assert!(matches!(ciba.start().await, Err(Error::Config(_))));
     assert_eq!(server.requests().len(), before);
@@ -157,7 +176,10 @@ async fn ciba_requests_on_the_wire() {
     let (server, client) = discovered_mock().await;
     server.on(
         "/backchannel",
-        Canned::json(200, json!({"auth_req_id": "arid-1", "expires_in": 60, "interval": 1})),
+        Canned::json(
+            200,
+            json!({"auth_req_id": "arid-1", "expires_in": 60, "interval": 1}),
+        ),
     );
     server.on("/token", Canned::json(400, json!({"error": "expired_token"})));
     let waiting = BackchannelLogin::new(client, UserHint::LoginHint("alice@example.com".into()))
@@ -168,9 +190,22 @@ async fn ciba_requests_on_the_wire() {
         .unwrap();
     assert!(!format!("{waiting:?}").contains("arid-1"));
     let e = waiting.wait().await.unwrap_err();
-    assert!(matches!(e, Error::AuthorizationExpired { by_provider: true, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::AuthorizationExpired {
+                by_provider: true,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 
-    let req = server.requests().into_iter().find(|r| r.path == "/backchannel").unwrap();
+    let req = server
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/backchannel")
+        .unwrap();
     let f = form(&req);
     assert_eq!(one(&f, "scope"), "openid email");
     assert_eq!(one(&f, "login_hint"), "alice@example.com");
@@ -196,7 +231,10 @@ async fn token_exchange_on_the_wire() {
         .unwrap();
     server.on(
         "/oidc/token",
-        Canned::json(200, json!({"access_token": "issued", "issued_token_type": ID, "token_type": "N_A", "expires_in": 60})),
+        Canned::json(
+            200,
+            json!({"access_token": "issued", "issued_token_type": ID, "token_type": "N_A", "expires_in": 60}),
+        ),
     );
     let request = TokenExchangeRequest::new(SubjectToken::new("subject"), TokenType::AccessToken)
         .actor(ActorToken::new("actor"), "urn:example:custom".parse().unwrap())
@@ -227,12 +265,24 @@ async fn token_exchange_on_the_wire() {
     // N_A is for tokens that are not access tokens; an access token must be Bearer.
     server.on(
         "/oidc/token",
-        Canned::json(200, json!({"access_token": "issued", "issued_token_type": ACCESS, "token_type": "N_A"})),
+        Canned::json(
+            200,
+            json!({"access_token": "issued", "issued_token_type": ACCESS, "token_type": "N_A"}),
+        ),
     );
     let plain = TokenExchangeRequest::new(SubjectToken::new("subject"), TokenType::AccessToken);
-    assert!(matches!(client.exchange_token(&plain).await, Err(Error::InvalidResponse { .. })));
-    server.on("/oidc/token", Canned::json(200, json!({"access_token": "issued", "token_type": "Bearer"})));
-    assert!(matches!(client.exchange_token(&plain).await, Err(Error::InvalidResponse { .. })));
+    assert!(matches!(
+        client.exchange_token(&plain).await,
+        Err(Error::InvalidResponse { .. })
+    ));
+    server.on(
+        "/oidc/token",
+        Canned::json(200, json!({"access_token": "issued", "token_type": "Bearer"})),
+    );
+    assert!(matches!(
+        client.exchange_token(&plain).await,
+        Err(Error::InvalidResponse { .. })
+    ));
 }
 
 #[tokio::test]
@@ -245,16 +295,27 @@ async fn registration_on_the_wire() {
         "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "client_secret_basic",
     });
     server.on("/reg", Canned::json(201, registered.clone()));
-    let registrar = Registrar::discover(AuthenticationClient::builder(), &base).await.unwrap();
+    let registrar = Registrar::discover(AuthenticationClient::builder(), &base)
+        .await
+        .unwrap();
     let metadata = ClientMetadata::new()
         .redirect_uris(["https://app.example/cb"])
         .token_endpoint_auth_method("client_secret_basic");
     let iat = InitialAccessToken::new("initial-1");
     let client = registrar.register(&metadata, Some(&iat)).await.unwrap();
     assert_eq!(client.client_id, "new-client");
-    assert_eq!(client.client_secret.as_ref().unwrap().expose_secret(), "new-secret");
-    assert_eq!(client.registration_access_token.as_ref().unwrap().expose_secret(), "rat-1");
-    assert_eq!(client.metadata.members()["redirect_uris"], json!(["https://app.example/cb"]));
+    assert_eq!(
+        client.client_secret.as_ref().unwrap().expose_secret(),
+        "new-secret"
+    );
+    assert_eq!(
+        client.registration_access_token.as_ref().unwrap().expose_secret(),
+        "rat-1"
+    );
+    assert_eq!(
+        client.metadata.members()["redirect_uris"],
+        json!(["https://app.example/cb"])
+    );
     assert!(!client.client_secret_expired(u64::MAX));
     let post = server.requests().into_iter().find(|r| r.path == "/reg").unwrap();
     assert_eq!(post.method, "POST");
@@ -269,16 +330,27 @@ async fn registration_on_the_wire() {
     // Read and update go to registration_client_uri with the registration access token.
     let mut updated = registered.clone();
     updated["client_name"] = json!("renamed");
-    updated.as_object_mut().unwrap().remove("registration_access_token");
+    updated
+        .as_object_mut()
+        .unwrap()
+        .remove("registration_access_token");
     server.on("/reg/new-client", Canned::json(200, updated));
     let read = registrar.read(&client).await.unwrap();
-    assert_eq!(read.registration_access_token.unwrap().expose_secret(), "rat-1", "kept when not rotated");
+    assert_eq!(
+        read.registration_access_token.unwrap().expose_secret(),
+        "rat-1",
+        "kept when not rotated"
+    );
     let renamed = registrar
         .update(&client, &metadata.clone().client_name("renamed"))
         .await
         .unwrap();
     assert_eq!(renamed.metadata.members()["client_name"], "renamed");
-    let calls: Vec<_> = server.requests().into_iter().filter(|r| r.path == "/reg/new-client").collect();
+    let calls: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/reg/new-client")
+        .collect();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].method, "GET");
     assert_eq!(calls[0].header("authorization").unwrap(), "Bearer rat-1");
@@ -292,19 +364,33 @@ async fn registration_on_the_wire() {
     // A secret without client_secret_expires_at is refused (RFC 7591 §3.2.1); an expired one is
     // refused before use.
     let mut no_expiry = registered.clone();
-    no_expiry.as_object_mut().unwrap().remove("client_secret_expires_at");
+    no_expiry
+        .as_object_mut()
+        .unwrap()
+        .remove("client_secret_expires_at");
     server.on("/reg", Canned::json(201, no_expiry));
-    assert!(matches!(registrar.register(&metadata, None).await, Err(Error::InvalidResponse { .. })));
+    assert!(matches!(
+        registrar.register(&metadata, None).await,
+        Err(Error::InvalidResponse { .. })
+    ));
     let mut expired = registered.clone();
     expired["client_secret_expires_at"] = json!(1_000);
     server.on("/reg", Canned::json(201, expired));
     let old = registrar.register(&metadata, None).await.unwrap();
     assert!(old.client_secret_expired(registrar.now()));
-    let e = old.configure(AuthenticationClient::builder(), registrar.now()).unwrap_err();
-    assert!(matches!(e, Error::ClientSecretExpired { expired_at: 1_000 }), "{e:?}");
+    let e = old
+        .configure(AuthenticationClient::builder(), registrar.now())
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::ClientSecretExpired { expired_at: 1_000 }),
+        "{e:?}"
+    );
     // Server-assigned members are not client metadata.
     let bad = ClientMetadata::new().set("client_id", json!("mine"));
-    assert!(matches!(registrar.register(&bad, None).await, Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        registrar.register(&bad, None).await,
+        Err(Error::InvalidInput(_))
+    ));
 }
 
 // ------------------------------------------------------------------------- against panva
@@ -330,7 +416,11 @@ async fn device_op(options: PanvaOptions) -> (PanvaProvider, AuthenticationClien
 }
 
 async fn provider_json(op: &PanvaProvider, method: reqwest::Method, path: &str) -> Value {
-    let r = reqwest::Client::new().request(method, op.url(path)).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .request(method, op.url(path))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "{path}: {}", r.status());
     serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
 }
@@ -349,17 +439,27 @@ async fn polls(op: &PanvaProvider) -> Vec<(u64, Option<String>)> {
 async fn device_login_approved_after_a_slow_down() {
     let (op, client) = device_op(PanvaOptions::default()).await;
     provider_json(&op, reqwest::Method::POST, "/__device/slow-down?count=1").await;
-    let device = DeviceLogin::new(client).scope("openid profile offline_access").start().await.unwrap();
+    let device = DeviceLogin::new(client)
+        .scope("openid profile offline_access")
+        .start()
+        .await
+        .unwrap();
     assert_eq!(device.interval(), Duration::from_secs(1));
     let complete = device.verification_uri_complete().unwrap().to_owned();
-    assert!(complete.contains(device.user_code()) || complete.contains("user_code="), "{complete}");
+    assert!(
+        complete.contains(device.user_code()) || complete.contains("user_code="),
+        "{complete}"
+    );
     let waiting = tokio::spawn(device.wait());
     // The user approves once the device has polled (and been told to slow down).
     while polls(&op).await.is_empty() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let page = op.browser().device(&complete, "dora", true).await.unwrap();
-    assert!(page.to_lowercase().contains("sign-in") || page.to_lowercase().contains("success"), "{page}");
+    assert!(
+        page.to_lowercase().contains("sign-in") || page.to_lowercase().contains("success"),
+        "{page}"
+    );
     let session = waiting.await.unwrap().unwrap();
     assert_eq!(session.subject(), "dora");
     assert_eq!(session.claims().iss, op.issuer());
@@ -432,7 +532,12 @@ async fn ciba_decide(op: &PanvaProvider, approve: bool) -> Value {
         let list = provider_json(op, reqwest::Method::GET, "/__ciba/requests").await;
         if let Some(r) = list["requests"].as_array().and_then(|a| a.last()).cloned() {
             let id = r["id"].as_str().unwrap();
-            provider_json(op, reqwest::Method::POST, &format!("/__ciba/decide?id={id}&approve={approve}")).await;
+            provider_json(
+                op,
+                reqwest::Method::POST,
+                &format!("/__ciba/decide?id={id}&approve={approve}"),
+            )
+            .await;
             return r;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -457,7 +562,10 @@ async fn ciba_approved_and_denied() {
     assert_eq!(session.subject(), "erin");
     assert_eq!(session.claims().aud, vec![CIBA_CLIENT.to_owned()]);
 
-    let waiting = BackchannelLogin::new(client, UserHint::LoginHint("erin".into())).start().await.unwrap();
+    let waiting = BackchannelLogin::new(client, UserHint::LoginHint("erin".into()))
+        .start()
+        .await
+        .unwrap();
     ciba_decide(&op, false).await;
     let e = waiting.wait().await.unwrap_err();
     assert!(e.is_access_denied(), "{e:?}");
@@ -483,7 +591,11 @@ async fn token_exchange_against_panva() {
         .await
         .unwrap();
     let subject = client
-        .get_access_token_by_client_credentials("api:read api:write", EXCHANGE_CLIENT, &AccessSecret::new(EXCHANGE_SECRET))
+        .get_access_token_by_client_credentials(
+            "api:read api:write",
+            EXCHANGE_CLIENT,
+            &AccessSecret::new(EXCHANGE_SECRET),
+        )
         .await
         .unwrap();
 
@@ -513,10 +625,16 @@ async fn token_exchange_against_panva() {
     assert_eq!(intro.scope.as_deref(), Some("api:read"));
 
     // A token that is not an access token comes with token_type N_A.
-    let id = TokenExchangeRequest::new(SubjectToken::new(subject.access_token.expose_secret()), TokenType::AccessToken)
-        .requested_token_type(TokenType::IdToken);
+    let id = TokenExchangeRequest::new(
+        SubjectToken::new(subject.access_token.expose_secret()),
+        TokenType::AccessToken,
+    )
+    .requested_token_type(TokenType::IdToken);
     let answer = client.exchange_token(&id).await.unwrap();
-    assert_eq!((answer.issued_token_type, answer.token_type.as_str()), (TokenType::IdToken, "N_A"));
+    assert_eq!(
+        (answer.issued_token_type, answer.token_type.as_str()),
+        (TokenType::IdToken, "N_A")
+    );
 
     let forged = TokenExchangeRequest::new(SubjectToken::new("not-a-token"), TokenType::AccessToken);
     let e = client.exchange_token(&forged).await.unwrap_err();
@@ -526,13 +644,19 @@ async fn token_exchange_against_panva() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_against_panva() {
     let op = PanvaProvider::start(PanvaOptions::default().plugin("plugins/registration-iat.mjs")).await;
-    let registrar = Registrar::discover(AuthenticationClient::builder(), op.issuer()).await.unwrap();
+    let registrar = Registrar::discover(AuthenticationClient::builder(), op.issuer())
+        .await
+        .unwrap();
     let metadata = ClientMetadata::new()
         .redirect_uris([panva::CALLBACK])
         .token_endpoint_auth_method("client_secret_basic")
         .client_name("grants test");
     let e = registrar.register(&metadata, None).await.unwrap_err();
-    assert!(e.op_error().is_some_and(|op| op.status == 401 || op.status == 400), "{e:?}");
+    assert!(
+        e.op_error()
+            .is_some_and(|op| op.status == 401 || op.status == 400),
+        "{e:?}"
+    );
     let wrong = InitialAccessToken::new("wrong-token");
     assert!(registrar.register(&metadata, Some(&wrong)).await.is_err());
 
@@ -540,7 +664,13 @@ async fn registration_against_panva() {
     let registered = registrar.register(&metadata, Some(&iat)).await.unwrap();
     assert!(registered.client_secret.is_some());
     assert_eq!(registered.client_secret_expires_at, Some(0));
-    assert!(registered.registration_client_uri.as_deref().unwrap().starts_with(op.issuer()));
+    assert!(
+        registered
+            .registration_client_uri
+            .as_deref()
+            .unwrap()
+            .starts_with(op.issuer())
+    );
     assert_eq!(registered.metadata.members()["client_name"], "grants test");
 
     let read = registrar.read(&registered).await.unwrap();

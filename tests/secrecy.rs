@@ -502,7 +502,11 @@ async fn grant_secrets_never_show() {
     for path in ["/token", "/device", "/bc", "/reg", "/reg/c1"] {
         server.on(
             path,
-            Canned::json(400, json!({"error": "invalid_request", "error_description": "{echo}"})).echoing(),
+            Canned::json(
+                400,
+                json!({"error": "invalid_request", "error_description": "{echo}"}),
+            )
+            .echoing(),
         );
     }
     let c = AuthenticationClient::builder()
@@ -513,7 +517,9 @@ async fn grant_secrets_never_show() {
         .unwrap();
     let exchange = TokenExchangeRequest::new(SubjectToken::new(GRANT_CANARIES[2]), TokenType::AccessToken)
         .actor(ActorToken::new(GRANT_CANARIES[3]), TokenType::Jwt);
-    let registrar = Registrar::discover(AuthenticationClient::builder(), &base).await.unwrap();
+    let registrar = Registrar::discover(AuthenticationClient::builder(), &base)
+        .await
+        .unwrap();
     let metadata = ClientMetadata::new().redirect_uris(["https://app.example/cb"]);
     let registered_body = json!({"client_id": "c1", "client_secret": GRANT_CANARIES[6], "client_secret_expires_at": 0,
         "registration_access_token": GRANT_CANARIES[5], "registration_client_uri": format!("{base}/reg/c1")});
@@ -527,7 +533,11 @@ async fn grant_secrets_never_show() {
                 .start()
                 .await,
         ),
-        show(&registrar.register(&metadata, Some(&InitialAccessToken::new(GRANT_CANARIES[4]))).await),
+        show(
+            &registrar
+                .register(&metadata, Some(&InitialAccessToken::new(GRANT_CANARIES[4])))
+                .await,
+        ),
     ];
     // A registration that succeeds, then fails to read and update: the answer's secrets stay out
     // of its Debug and of the errors that echo the registration access token and the secret.
@@ -555,7 +565,13 @@ async fn grant_secrets_never_show() {
     let sent: String = server
         .requests()
         .iter()
-        .map(|r| format!("{} {:?}", String::from_utf8_lossy(&r.body), r.header("authorization")))
+        .map(|r| {
+            format!(
+                "{} {:?}",
+                String::from_utf8_lossy(&r.body),
+                r.header("authorization")
+            )
+        })
         .collect();
     for c in GRANT_CANARIES {
         assert!(sent.contains(c), "{c} was not sent");

@@ -28,6 +28,11 @@
 //! flow, a restore from a store the caller vouches for
 //! ([`Authenticated::restore_from_trusted_store`]), or
 //! [`Authenticated::insecure_from_unverified_tokens`].
+//!
+//! Two more flows end in the same [`Authenticated`], waiting for the user by
+//! polling instead of a callback (docs/protocol.md §2.11): the device flow
+//! ([`DeviceLogin`] → [`DeviceAuthorization`], RFC 8628) and CIBA
+//! ([`BackchannelLogin`] → [`BackchannelAuthentication`]).
 
 pub(crate) mod authenticated;
 mod ciba;

@@ -53,7 +53,11 @@ where
                 Some("authorization_pending") => {}
                 Some("slow_down") => {
                     interval += SLOW_DOWN_STEP;
-                    tracing::debug!(grant, interval_secs = interval.as_secs(), "slow_down: polling less often");
+                    tracing::debug!(
+                        grant,
+                        interval_secs = interval.as_secs(),
+                        "slow_down: polling less often"
+                    );
                 }
                 Some("access_denied") => {
                     let description = e.op_error().and_then(|op| op.error_description.clone());
@@ -123,7 +127,11 @@ mod tests {
 
     /// Runs the poll loop against scripted answers; returns the outcome and
     /// the seconds (of paused tokio time) at which each poll was sent.
-    async fn script(answers: Vec<Result<TokenSet>>, interval: u64, lifetime: u64) -> (Result<TokenSet>, Vec<u64>) {
+    async fn script(
+        answers: Vec<Result<TokenSet>>,
+        interval: u64,
+        lifetime: u64,
+    ) -> (Result<TokenSet>, Vec<u64>) {
         let start = Instant::now();
         let sent = Arc::new(Mutex::new(Vec::new()));
         let answers = Arc::new(Mutex::new(answers.into_iter()));
@@ -134,7 +142,11 @@ mod tests {
             start + Duration::from_secs(lifetime),
             move || {
                 log.lock().unwrap().push(start.elapsed().as_secs());
-                let next = answers.lock().unwrap().next().unwrap_or_else(|| Err(op("authorization_pending")));
+                let next = answers
+                    .lock()
+                    .unwrap()
+                    .next()
+                    .unwrap_or_else(|| Err(op("authorization_pending")));
                 async move { next }
             },
         )
@@ -170,7 +182,13 @@ mod tests {
         let e = out.unwrap_err();
         assert!(e.is_access_denied(), "{e:?}");
         let (out, _) = script(vec![Err(op("expired_token"))], 1, 60).await;
-        assert!(matches!(out, Err(Error::AuthorizationExpired { by_provider: true, .. })));
+        assert!(matches!(
+            out,
+            Err(Error::AuthorizationExpired {
+                by_provider: true,
+                ..
+            })
+        ));
         let (out, _) = script(vec![Err(op("invalid_client"))], 1, 60).await;
         assert_eq!(out.unwrap_err().oauth_error(), Some("invalid_client"));
     }
@@ -179,8 +197,18 @@ mod tests {
     async fn local_expiry_ends_the_wait_without_polling_past_it() {
         let start = Instant::now();
         let (out, at) = script(vec![], 4, 10).await;
-        assert_eq!(start.elapsed(), Duration::from_secs(10), "the wait runs out the lifetime");
-        assert!(matches!(out, Err(Error::AuthorizationExpired { by_provider: false, .. })));
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(10),
+            "the wait runs out the lifetime"
+        );
+        assert!(matches!(
+            out,
+            Err(Error::AuthorizationExpired {
+                by_provider: false,
+                ..
+            })
+        ));
         // 4, 8; the next would be at 12, past the deadline of 10.
         assert_eq!(at, vec![4, 8]);
     }

@@ -569,7 +569,11 @@ impl Browser {
                 return Ok(excerpt(&body));
             };
             let action = url
-                .join(if form.action.is_empty() { url.as_str() } else { &form.action })
+                .join(if form.action.is_empty() {
+                    url.as_str()
+                } else {
+                    &form.action
+                })
                 .map_err(|e| format!("bad form action {:?}: {e}", form.action))?;
             let fields: Vec<(String, String)> = match form.field("prompt") {
                 Some("login") => vec![
@@ -579,15 +583,27 @@ impl Browser {
                 ],
                 Some("consent") => vec![("prompt".into(), "consent".into())],
                 _ if form.field("confirm").is_some() && !approve => {
-                    let mut fields: Vec<(String, String)> =
-                        form.fields.iter().filter(|(k, _)| k != "confirm").cloned().collect();
+                    let mut fields: Vec<(String, String)> = form
+                        .fields
+                        .iter()
+                        .filter(|(k, _)| k != "confirm")
+                        .cloned()
+                        .collect();
                     fields.push(("abort".into(), "yes".into()));
                     fields
                 }
-                _ if form.field("user_code").is_some() || form.field("confirm").is_some() => form.fields.clone(),
+                _ if form.field("user_code").is_some() || form.field("confirm").is_some() => {
+                    form.fields.clone()
+                }
                 // The code input page again, after an abort: nothing left to do.
                 _ if form.field("xsrf").is_some() && !approve => return Ok(excerpt(&body)),
-                _ => return Err(format!("unknown form at {url} after {}: {}", trail.join(" -> "), excerpt(&body))),
+                _ => {
+                    return Err(format!(
+                        "unknown form at {url} after {}: {}",
+                        trail.join(" -> "),
+                        excerpt(&body)
+                    ));
+                }
             };
             step = Step::Post(action, encode(&fields));
         }

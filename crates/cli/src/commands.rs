@@ -413,7 +413,10 @@ async fn run_login(
 
 /// The client the global options describe: the Authing preset with
 /// `--app-host`, discovery with `--issuer`.
-pub(crate) async fn build_client(g: &GlobalOpts, inputs: &mut Inputs) -> Result<AuthenticationClient, CliError> {
+pub(crate) async fn build_client(
+    g: &GlobalOpts,
+    inputs: &mut Inputs,
+) -> Result<AuthenticationClient, CliError> {
     let app_id = g
         .app_id
         .as_deref()

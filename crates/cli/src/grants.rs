@@ -92,7 +92,11 @@ pub async fn token_exchange(g: &GlobalOpts, inputs: &mut Inputs, x: Exchange) ->
             request = request.actor(token, kind.parse::<TokenType>()?);
         }
         (None, None) => {}
-        _ => return Err(CliError::usage("--actor-token and --actor-token-type go together")),
+        _ => {
+            return Err(CliError::usage(
+                "--actor-token and --actor-token-type go together",
+            ));
+        }
     }
     if let Some(t) = x.requested_token_type {
         request = request.requested_token_type(t.parse::<TokenType>()?);
@@ -131,7 +135,11 @@ fn exchange_json(a: &TokenExchangeResponse) -> Value {
 
 /// `register`: needs the provider (`--issuer`, or `--app-host` whose issuer
 /// is `{app_host}/oidc`) and the global `--redirect-uri`; no client id yet.
-pub async fn register(g: &GlobalOpts, inputs: &mut Inputs, initial_access_token: Option<String>) -> Result<(), CliError> {
+pub async fn register(
+    g: &GlobalOpts,
+    inputs: &mut Inputs,
+    initial_access_token: Option<String>,
+) -> Result<(), CliError> {
     let initial = inputs
         .resolve_opt("--initial-access-token", initial_access_token.as_deref())?
         .map(InitialAccessToken::new);

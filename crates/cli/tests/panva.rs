@@ -414,21 +414,36 @@ async fn device_login(op: &PanvaProvider, approve: bool, extra: &[&str]) -> (i32
     keys.sort_unstable();
     assert_eq!(
         keys,
-        ["expires_in", "user_code", "verification_uri", "verification_uri_complete"],
+        [
+            "expires_in",
+            "user_code",
+            "verification_uri",
+            "verification_uri_complete"
+        ],
         "{shown}"
     );
     let complete = shown["verification_uri_complete"].as_str().unwrap();
     assert!(shown["expires_in"].as_u64().unwrap() > 0);
     op.browser().device(complete, "gina", approve).await.unwrap();
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).await.unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).await.unwrap();
     let status = tokio::time::timeout(std::time::Duration::from_secs(20), child.wait())
         .await
         .unwrap()
         .unwrap();
-    (status.code().unwrap_or(-1), out, rest.lines().map(str::to_owned).collect())
+    (
+        status.code().unwrap_or(-1),
+        out,
+        rest.lines().map(str::to_owned).collect(),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -438,12 +453,20 @@ async fn grant_commands() {
 
     // device-login, approved, with the session saved.
     let session = dir.path().join("device-session.json");
-    let (code, out, rest) = device_login(&op, true, &["--scope", "profile offline_access", "--session", s(&session)]).await;
+    let (code, out, rest) = device_login(
+        &op,
+        true,
+        &["--scope", "profile offline_access", "--session", s(&session)],
+    )
+    .await;
     assert_eq!(code, 0, "{out} {rest:?}");
     assert!(rest.is_empty(), "{rest:?}");
     let out: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(out["claims"]["sub"], "gina");
-    assert!(out["token_set"].get("access_token").is_none(), "saved, not printed: {out}");
+    assert!(
+        out["token_set"].get("access_token").is_none(),
+        "saved, not printed: {out}"
+    );
     assert!(session.exists());
     // device-login, denied: the refusal is the last stderr line.
     let (code, out, rest) = device_login(&op, false, &[]).await;
@@ -456,7 +479,15 @@ async fn grant_commands() {
     cmd.env("AUTHING_ISSUER", op.issuer())
         .env("AUTHING_APP_ID", "rp-ciba")
         .env("AUTHING_APP_SECRET", CIBA_SECRET)
-        .args(["ciba-login", "--login-hint", "hank", "--binding-message", "W4SCT", "--scope", "profile"]);
+        .args([
+            "ciba-login",
+            "--login-hint",
+            "hank",
+            "--binding-message",
+            "W4SCT",
+            "--scope",
+            "profile",
+        ]);
     let running = tokio::spawn(run(cmd));
     let request = loop {
         let list = provider_get(&op, "/__ciba/requests").await;
@@ -467,7 +498,14 @@ async fn grant_commands() {
     };
     assert_eq!(request["binding_message"], "W4SCT");
     assert_eq!(request["scope"], "openid profile");
-    provider_post(&op, &format!("/__ciba/decide?id={}&approve=true", request["id"].as_str().unwrap())).await;
+    provider_post(
+        &op,
+        &format!(
+            "/__ciba/decide?id={}&approve=true",
+            request["id"].as_str().unwrap()
+        ),
+    )
+    .await;
     let out = running.await.unwrap().ok();
     assert_eq!(out["claims"]["sub"], "hank");
     assert!(out["token_set"]["access_token"].is_string());
@@ -519,7 +557,10 @@ async fn grant_commands() {
     let last = provider_get(&op, "/__exchange/last").await["last"].clone();
     assert_eq!(last["audience"], serde_json::json!(["orders", "billing"]));
     let issued = answer["access_token"].as_str().unwrap();
-    assert_eq!(exchange_cli(&["introspect", "--token", issued]).await.ok()["active"], true);
+    assert_eq!(
+        exchange_cli(&["introspect", "--token", issued]).await.ok()["active"],
+        true
+    );
     let refused = exchange_cli(&[
         "token-exchange",
         "--subject-token",
