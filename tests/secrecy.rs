@@ -523,7 +523,7 @@ async fn grant_secrets_never_show() {
     let metadata = ClientMetadata::new().redirect_uris(["https://app.example/cb"]);
     let registered_body = json!({"client_id": "c1", "client_secret": GRANT_CANARIES[6], "client_secret_expires_at": 0,
         "registration_access_token": GRANT_CANARIES[5], "registration_client_uri": format!("{base}/reg/c1")});
-    let outputs = vec![
+    let outputs = [
         show(&c.exchange_token(&exchange).await),
         show(&c.device_authorization("openid").await),
         show(&c.poll_device_token(&DeviceCode::new(GRANT_CANARIES[0])).await),
@@ -543,7 +543,7 @@ async fn grant_secrets_never_show() {
     // of its Debug and of the errors that echo the registration access token and the secret.
     server.on("/reg", Canned::json(201, registered_body));
     let registered = registrar.register(&metadata, None).await.unwrap();
-    let more = vec![
+    let more = [
         format!("{registered:?}"),
         show(&registrar.read(&registered).await),
         show(&registrar.update(&registered, &metadata).await),
