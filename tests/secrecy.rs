@@ -456,6 +456,7 @@ async fn client_assertions_and_the_private_key_never_show() {
             );
         }
     }
+}
 
 /// The secrets of the grants beyond the login flow (issue 13).
 const GRANT_CANARIES: [&str; 7] = [
