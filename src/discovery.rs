@@ -123,7 +123,10 @@ impl ProviderMetadata {
                 "pushed_authorization_request_endpoint",
                 &self.pushed_authorization_request_endpoint,
             ),
-            ("device_authorization_endpoint", &self.device_authorization_endpoint),
+            (
+                "device_authorization_endpoint",
+                &self.device_authorization_endpoint,
+            ),
             (
                 "backchannel_authentication_endpoint",
                 &self.backchannel_authentication_endpoint,

@@ -403,7 +403,8 @@ pub enum Command {
         session: Option<PathBuf>,
     },
     /// Exchange a token for another (RFC 8693); prints the answer with
-    /// issued_token_type.
+    /// issued_token_type. The global --resource (repeatable) names the
+    /// resources the token is for.
     TokenExchange {
         /// The token to exchange (or @PATH, or -).
         #[arg(long, allow_hyphen_values = true)]
@@ -423,9 +424,6 @@ pub enum Command {
         /// A service the token is for (repeatable).
         #[arg(long)]
         audience: Vec<String>,
-        /// A resource URI the token is for (repeatable).
-        #[arg(long)]
-        resource: Vec<String>,
         /// The scope wanted.
         #[arg(long)]
         scope: Option<String>,

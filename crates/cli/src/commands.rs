@@ -307,7 +307,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             actor_token_type,
             requested_token_type,
             audience,
-            resource,
             scope,
         } => {
             let exchange = grants::Exchange {
@@ -317,7 +316,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 actor_token_type,
                 requested_token_type,
                 audience,
-                resource,
+                // RFC 8707 / 8693 §2.1: the global --resource, as for every token request.
+                resource: g.resource.clone(),
                 scope,
             };
             grants::token_exchange(g, &mut inputs, exchange).await

@@ -546,6 +546,8 @@ async fn grant_commands() {
         "orders",
         "--audience",
         "billing",
+        "--resource",
+        "https://rs.example/orders",
         "--scope",
         "api:read",
     ])
@@ -556,6 +558,7 @@ async fn grant_commands() {
     assert_eq!(answer["scope"], "api:read");
     let last = provider_get(&op, "/__exchange/last").await["last"].clone();
     assert_eq!(last["audience"], serde_json::json!(["orders", "billing"]));
+    assert_eq!(last["resource"], serde_json::json!(["https://rs.example/orders"]));
     let issued = answer["access_token"].as_str().unwrap();
     assert_eq!(
         exchange_cli(&["introspect", "--token", issued]).await.ok()["active"],
