@@ -61,6 +61,7 @@ pub struct AuthenticationClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     jwks_min_refetch_interval: Option<Duration>,
     max_iat_skew: Option<Duration>,
+    signed_responses: crate::config::SignedResponses,
 }
 
 impl AuthenticationClient {
@@ -184,6 +185,27 @@ impl AuthenticationClientBuilder {
     /// (within the allow-list) with discovery.
     pub fn id_token_signed_response_alg(mut self, alg: SigningAlgorithm) -> Self {
         self.id_token_alg = Some(alg);
+        self
+    }
+
+    /// The client is registered for signed userinfo responses with this
+    /// algorithm (`userinfo_signed_response_alg`, OIDC Dynamic Registration
+    /// §2; OIDC Core §5.3.2): userinfo must then be an `application/jwt`
+    /// signed with it, and a plain JSON answer is refused
+    /// ([`Error::UnsignedResponse`]). Without it both are accepted.
+    pub fn userinfo_signed_response_alg(mut self, alg: SigningAlgorithm) -> Self {
+        self.signed_responses.userinfo = Some(alg);
+        self
+    }
+
+    /// The client is registered for JWT introspection responses with this
+    /// algorithm (`introspection_signed_response_alg`, RFC 9701 §6): the
+    /// request asks for `application/token-introspection+jwt`, the answer
+    /// must be one signed with it, and plain JSON is refused
+    /// ([`Error::UnsignedResponse`]). Without it, JSON is asked for and either
+    /// is accepted.
+    pub fn introspection_signed_response_alg(mut self, alg: SigningAlgorithm) -> Self {
+        self.signed_responses.introspection = Some(alg);
         self
     }
 
@@ -339,7 +361,8 @@ impl AuthenticationClientBuilder {
         let methods =
             [self.token_auth, self.introspection_auth, self.revocation_auth].map(Option::unwrap_or_default);
         let needs_secret = methods.iter().any(|m| m.needs_secret())
-            || self.id_token_alg.is_some_and(SigningAlgorithm::is_symmetric);
+            || self.id_token_alg.is_some_and(SigningAlgorithm::is_symmetric)
+            || self.signed_responses.uses_symmetric();
         // An empty secret would make HS256 id_tokens forgeable by anyone: refuse it outright.
         if self
             .secret
@@ -418,6 +441,8 @@ impl AuthenticationClientBuilder {
                 http,
                 clock,
                 jwks: Arc::new(jwks),
+                logout_jti: Default::default(),
+                signed_responses: self.signed_responses,
             }),
         })
     }

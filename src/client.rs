@@ -67,6 +67,11 @@ pub(crate) struct Inner {
     /// The provider's signing keys, shared by every clone of the client (and by
     /// the background re-fetch the cache may start).
     pub(crate) jwks: Arc<crate::jose::jwks::JwksCache>,
+    /// The `jti` of logout tokens already accepted (Back-Channel Logout §2.6
+    /// step 10), shared by every clone of the client.
+    pub(crate) logout_jti: crate::jose::replay::ReplayCache,
+    /// The responses the client is registered to receive signed.
+    pub(crate) signed_responses: crate::config::SignedResponses,
 }
 
 /// Where the endpoints come from.

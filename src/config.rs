@@ -200,6 +200,25 @@ impl std::fmt::Display for SigningAlgorithm {
     }
 }
 
+/// Which responses the client is registered to receive as signed JWTs
+/// (`userinfo_signed_response_alg`, `introspection_signed_response_alg`), and
+/// with which algorithm. `None`: plain JSON or a JWT are both accepted.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SignedResponses {
+    pub(crate) userinfo: Option<SigningAlgorithm>,
+    pub(crate) introspection: Option<SigningAlgorithm>,
+}
+
+impl SignedResponses {
+    /// Whether an HS* algorithm is configured (which needs the client secret).
+    pub(crate) fn uses_symmetric(&self) -> bool {
+        [self.userinfo, self.introspection]
+            .into_iter()
+            .flatten()
+            .any(SigningAlgorithm::is_symmetric)
+    }
+}
+
 /// Default request timeout.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on a response body.

@@ -102,6 +102,35 @@ pub enum Error {
     #[error("access token rejected: {0}")]
     AccessToken(IdTokenError),
 
+    /// A logout token failed verification (OpenID Back-Channel Logout 1.0
+    /// §2.6; [`crate::logout_token`]). Fetching the JWKS fails as for
+    /// id_tokens.
+    #[error("logout token rejected: {0}")]
+    LogoutToken(LogoutTokenError),
+
+    /// A signed userinfo (OIDC Core §5.3.2) or introspection (RFC 9701)
+    /// response failed verification; the reason is the JWT core's.
+    #[error("signed response from {endpoint} rejected: {reason}")]
+    SignedResponse {
+        /// The endpoint, without query string.
+        endpoint: String,
+        /// Why the JWT was refused.
+        reason: IdTokenError,
+    },
+
+    /// The client is registered for signed responses from this endpoint
+    /// (`userinfo_signed_response_alg`, `introspection_signed_response_alg`)
+    /// and the provider answered plain JSON (or another content type).
+    #[error(
+        "{endpoint} answered unsigned content ({content_type}) to a client registered for signed responses"
+    )]
+    UnsignedResponse {
+        /// The endpoint, without query string.
+        endpoint: String,
+        /// The answer's media type, without parameters.
+        content_type: String,
+    },
+
     /// Userinfo's `sub` differs from the id_token's (OIDC Core §5.3.2).
     #[error("userinfo sub does not match the id_token's sub")]
     SubMismatch,
@@ -453,6 +482,47 @@ pub enum IdTokenError {
     /// §2.2): unknown, expired or revoked.
     #[error("the token is not active")]
     Inactive,
+}
+
+/// Why a logout token was refused (OpenID Back-Channel Logout 1.0 §2.6; each
+/// reason names the check). The checks it shares with every JWT (signature,
+/// `alg`, `typ`, `iss`, `aud`, `exp`, `iat`, `jti` present) are
+/// [`LogoutTokenError::Jwt`] with the JWT core's reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogoutTokenError {
+    /// A check of the JWT core failed (form, `alg`, `typ`,
+    /// key, signature, `iss`, `aud`, `exp`, `iat`, `jti` present).
+    #[error("{0}")]
+    Jwt(IdTokenError),
+    /// `iat` is older than the verifier's age window, so its `jti`
+    /// may already be forgotten.
+    #[error("issued too long ago")]
+    TooOld,
+    /// No `events` member holding
+    /// `http://schemas.openid.net/event/backchannel-logout` as a JSON object.
+    #[error("no back-channel logout event in events")]
+    MissingEvent,
+    /// Neither `sid` nor `sub` (or one of them is not a non-empty string).
+    #[error("neither sid nor sub")]
+    MissingSidAndSub,
+    /// The token carries a `nonce`, which would let an id_token pass
+    /// as a logout token (§2.4).
+    #[error("a logout token must not carry a nonce")]
+    NoncePresent,
+    /// A logout token with this `jti` was already accepted.
+    #[error("jti already seen (replayed)")]
+    Replayed,
+    /// The memory of seen `jti` values is full of entries still
+    /// needed; the provider retries later (§2.8).
+    #[error("too many logout tokens to remember; retry later")]
+    ReplayCacheFull,
+}
+
+impl From<IdTokenError> for LogoutTokenError {
+    fn from(e: IdTokenError) -> Self {
+        LogoutTokenError::Jwt(e)
+    }
 }
 
 /// At most `max_chars` characters of `s`, with `…` when something was cut:

@@ -187,6 +187,7 @@ pub mod introspection;
 pub mod jose;
 pub use jose::jwks;
 pub mod logout;
+pub mod logout_token;
 pub mod m2m;
 pub mod pkce;
 mod random;
@@ -204,17 +205,20 @@ pub use client::AuthenticationClient;
 pub use client::profile::FAPI2_ALGORITHMS;
 pub use client_auth::{AssertionAudience, ClientKey};
 pub use config::{AuthMethod, Protocol, SigningAlgorithm};
-pub use error::{AuthorizationError, Error, IdTokenError, OpError, Result, StoreError, StoreErrorKind};
+pub use error::{
+    AuthorizationError, Error, IdTokenError, LogoutTokenError, OpError, Result, StoreError, StoreErrorKind,
+};
 pub use flow::store;
 pub use id_token::{IdTokenClaims, IdTokenVerifier, VerifyOptions};
 pub use introspection::{Introspection, TokenToValidate, ValidateTokenResult};
 pub use logout::LogoutParams;
+pub use logout_token::LogoutTokenClaims;
 pub use pkce::{CodeChallenge, CodeChallengeMethod};
 pub use redirect_uri::RedirectUri;
 pub use secret::{
     AccessSecret, AccessToken, ActorToken, AuthReqId, AuthorizationCode, ClientSecret, CodeVerifier,
-    DeviceCode, ExposeSecret, IdToken, InitialAccessToken, IssuedToken, Nonce, OAuthToken, RefreshToken,
-    RegistrationAccessToken, State, SubjectToken,
+    DeviceCode, ExposeSecret, IdToken, InitialAccessToken, IssuedToken, LogoutToken, Nonce, OAuthToken,
+    RefreshToken, RegistrationAccessToken, State, SubjectToken,
 };
 pub use token_set::TokenSet;
 pub use userinfo::{StandardClaims, UserInfo};

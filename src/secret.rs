@@ -87,6 +87,11 @@ secret_type!(
     IdToken
 );
 secret_type!(
+    /// A raw logout token (OpenID Back-Channel Logout 1.0 §2.4) as the
+    /// provider posted it; see [`crate::logout_token`].
+    LogoutToken
+);
+secret_type!(
     /// An authorization code from the callback. Single use.
     AuthorizationCode
 );

@@ -234,6 +234,14 @@ impl Authenticated {
         self.read().claims().sub
     }
 
+    /// The provider's session id from the id_token (`sid`, OpenID
+    /// Back-Channel Logout 1.0 §2.1), when it sent one: index the session
+    /// under it so a logout token naming it can end the session. Kept in
+    /// saved state with the claims.
+    pub fn sid(&self) -> Option<String> {
+        self.read().claims.sid().map(str::to_owned)
+    }
+
     /// The current raw id_token (for `id_token_hint`).
     pub fn id_token(&self) -> IdToken {
         self.read().id_token.clone()

@@ -101,6 +101,13 @@ impl IdTokenClaims {
         })
     }
 
+    /// The provider's session id (`sid`, OpenID Back-Channel Logout 1.0
+    /// §2.1), when the id_token has one: the key a logout token names the
+    /// session by ([`crate::logout_token`]).
+    pub fn sid(&self) -> Option<&str> {
+        self.extra.get("sid").and_then(Value::as_str)
+    }
+
     /// Reads only the claims this crate does not name ([`IdTokenClaims::extra`]).
     pub fn extra_as<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_value(Value::Object(self.extra.clone())).map_err(|_| {

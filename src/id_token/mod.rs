@@ -257,8 +257,9 @@ impl IdTokenVerifier {
     }
 
     /// §3.1.3.7 step 7: the algorithm is the registered one (or, unregistered,
-    /// one the provider uses).
-    fn accepts(&self, alg: SigningAlgorithm) -> bool {
+    /// one the provider uses). Logout tokens follow the same rule
+    /// (Back-Channel Logout §2.6).
+    pub(crate) fn accepts(&self, alg: SigningAlgorithm) -> bool {
         let inner = &self.client.inner;
         if !inner.profile_allows_id_token_alg(alg) {
             return false;

@@ -314,6 +314,13 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
+    /// Verify a back-channel logout token (OpenID Back-Channel Logout 1.0
+    /// §2.6); prints {"iss", "sub", "sid", "jti"}.
+    VerifyLogoutToken {
+        /// The logout token (or @PATH, or -).
+        #[arg(long, allow_hyphen_values = true)]
+        logout_token: String,
+    },
     /// Start the typed login flow: prints {"url"}, saves the pending login to FILE.
     Begin {
         /// The scope (openid is always added) [default: openid profile email phone address].

@@ -219,6 +219,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             };
             verify_access_token::run(client, request).await
         }
+        Command::VerifyLogoutToken { logout_token } => {
+            crate::logout_token::run(g, &mut inputs, &logout_token).await
+        }
         Command::Begin {
             scope,
             response_mode,

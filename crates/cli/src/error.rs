@@ -43,6 +43,8 @@ pub enum Kind {
     TokenInvalid,
     /// A valid access token that lacks a required scope (exit 1).
     InsufficientScope,
+    /// A logout token failed verification (exit 1).
+    LogoutTokenInvalid,
     /// The provider answered with an error (exit 1).
     OpError,
     /// The provider's answer is not what the protocol says (exit 1).
@@ -82,6 +84,7 @@ impl Kind {
             Kind::SubMismatch => "sub_mismatch",
             Kind::TokenInvalid => "token_invalid",
             Kind::InsufficientScope => "insufficient_scope",
+            Kind::LogoutTokenInvalid => "logout_token_invalid",
             Kind::OpError => "op_error",
             Kind::InvalidResponse => "invalid_response",
             Kind::ResponseTooLarge => "response_too_large",
@@ -173,6 +176,10 @@ impl From<authing_oidc::Error> for CliError {
             E::PendingExpired { .. } => Kind::PendingExpired,
             E::IdToken(_) => Kind::IdTokenInvalid,
             E::AccessToken(_) => Kind::TokenInvalid,
+            E::LogoutToken(_) => Kind::LogoutTokenInvalid,
+            // A signed answer that fails its checks, or an unsigned one where a signed one was
+            // registered, is not what the protocol says.
+            E::SignedResponse { .. } | E::UnsignedResponse { .. } => Kind::InvalidResponse,
             E::SubMismatch => Kind::SubMismatch,
             E::ReauthenticationRequired(_) => Kind::ReauthenticationRequired,
             E::AuthorizationExpired { .. } => Kind::AuthorizationExpired,

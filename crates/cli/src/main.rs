@@ -14,6 +14,7 @@ mod error;
 mod grants;
 mod input;
 mod login;
+mod logout_token;
 mod output;
 mod security;
 mod store;

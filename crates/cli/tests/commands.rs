@@ -487,3 +487,62 @@ async fn verify_access_token_checks_audience_scope_and_typ() {
         "usage"
     );
 }
+
+/// `verify-logout-token` (Back-Channel Logout §2.6): the token from the
+/// argument, a file or stdin; a refusal is exit 1 `logout_token_invalid`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_logout_token_prints_who_and_refuses_a_bad_token() {
+    use authing_oidc::jose::JwsSigner;
+    use authing_oidc::{ClientSecret, ExposeSecret as _, SigningAlgorithm};
+    let env = Env::start().await;
+    // The dev app's id_tokens may be HS256 with its secret; logout tokens follow the same rule.
+    let signer =
+        JwsSigner::client_secret(SigningAlgorithm::HS256, &ClientSecret::new(DEV_APP_SECRET)).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |jti: &str| {
+        json!({"iss": env.provider.issuer(), "aud": DEV_APP, "iat": now, "exp": now + 120, "jti": jti,
+            "sub": "alice", "sid": "sid-1",
+            "events": {"http://schemas.openid.net/event/backchannel-logout": {}}})
+    };
+    let token = signer.sign(Some("logout+jwt"), &claims("cli-1")).unwrap();
+    let out = env
+        .run(&["verify-logout-token", "--logout-token", token.expose_secret()])
+        .await
+        .ok();
+    assert_eq!(
+        out,
+        json!({"iss": env.provider.issuer(), "sub": "alice", "sid": "sid-1", "jti": "cli-1"})
+    );
+    let file = env.path("logout-token");
+    std::fs::write(&file, token.expose_secret()).unwrap();
+    let at_file = format!("@{}", s(&file));
+    assert_eq!(
+        env.run(&["verify-logout-token", "--logout-token", &at_file])
+            .await
+            .ok()["jti"],
+        "cli-1"
+    );
+    let mut cmd = env.cli();
+    cmd.args(["verify-logout-token", "--logout-token", "-"])
+        .write_stdin(token.expose_secret().to_owned());
+    assert_eq!(run(cmd).await.ok()["sub"], "alice");
+
+    // A token carrying a nonce (an id_token in disguise) is refused, and never echoed.
+    let mut with_nonce = claims("cli-2");
+    with_nonce["nonce"] = "n-1".into();
+    let bad = signer.sign(Some("logout+jwt"), &with_nonce).unwrap();
+    let r = env
+        .run(&["verify-logout-token", "--logout-token", bad.expose_secret()])
+        .await;
+    assert_eq!(r.err(1), "logout_token_invalid");
+    assert!(r.stderr.contains("nonce"), "{}", r.stderr);
+    assert!(!r.stderr.contains(bad.expose_secret()));
+    let r = env
+        .run(&["verify-logout-token", "--logout-token", "not.a.jwt"])
+        .await;
+    assert_eq!(r.err(1), "logout_token_invalid");
+    assert_eq!(env.run(&["verify-logout-token"]).await.err(2), "usage");
+}
