@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -461,7 +460,8 @@ impl AuthenticationClient {
                 Some(access_token.expose_secret()),
             )
             .await?;
-        sensitive_json_from(reply)
+        let registered = self.inner.signed_responses.userinfo;
+        self.signed_response_verifier().userinfo(reply, registered).await
     }
 
     /// Gets new tokens with a refresh token (`get_new_access_token_by_refresh_token`).
@@ -491,11 +491,38 @@ impl AuthenticationClient {
         let mut form = Form::new();
         form.push_secret("token", token.expose_secret());
         let authorization = self.authenticate(self.inner.introspection_auth, &mut form)?;
+        let registered = self.inner.signed_responses.introspection;
+        // RFC 9701 §4: a client registered for JWT answers asks for one.
+        let accept = match registered {
+            Some(_) => crate::signed_response::INTROSPECTION_JWT,
+            None => "application/json",
+        };
         let reply = self
             .http()
-            .post_form("introspect_token", url, &form, authorization)
+            .post_form_accepting("introspect_token", url, &form, authorization, accept)
             .await?;
-        sensitive_json_from(reply)
+        self.signed_response_verifier()
+            .introspection(reply, registered)
+            .await
+    }
+
+    /// What verifying a signed userinfo or introspection answer needs
+    /// (docs/protocol.md §4.5).
+    fn signed_response_verifier(&self) -> crate::signed_response::Verifier<'_> {
+        let inner = &self.inner;
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        crate::signed_response::Verifier {
+            issuer: &inner.issuer,
+            client_id: &inner.app_id,
+            trusted: &inner.trusted_audiences,
+            keys: crate::jose::Keys {
+                client_secret: inner.hmac_keys.as_ref(),
+                jwks: &inner.jwks,
+            },
+            now: i64::try_from(self.clock().unix_now()).unwrap_or(i64::MAX),
+            leeway: secs(inner.leeway),
+            max_iat_skew: secs(inner.max_iat_skew),
+        }
     }
 
     /// Authing's online check of an id_token or access token (`validate_token`).
@@ -641,8 +668,10 @@ pub(crate) fn token_set_from(reply: Reply) -> Result<TokenSet> {
 }
 
 /// A userinfo or introspection answer: JSON that may hold tokens or personal
-/// data, so never quoted in an error.
-pub(crate) fn sensitive_json_from<T: DeserializeOwned>(reply: Reply) -> Result<T> {
+/// data, so never quoted in an error. (The clients' own path also reads signed
+/// answers: [`crate::signed_response`].)
+#[cfg(feature = "fuzzing")]
+pub(crate) fn sensitive_json_from<T: serde::de::DeserializeOwned>(reply: Reply) -> Result<T> {
     reply.error_for_status(Body::Sensitive)?.json(Body::Sensitive)
 }
 

@@ -102,11 +102,26 @@ impl Http {
         form: &Form,
         authorization: Option<HeaderValue>,
     ) -> Result<Reply> {
+        self.post_form_accepting(operation, url, form, authorization, "application/json")
+            .await
+    }
+
+    /// [`post_form`](Self::post_form) asking for another media type than
+    /// JSON (e.g. RFC 9701's JWT introspection answer).
+    pub(crate) async fn post_form_accepting(
+        &self,
+        operation: &'static str,
+        url: Url,
+        form: &Form,
+        authorization: Option<HeaderValue>,
+        accept: &'static str,
+    ) -> Result<Reply> {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
+        headers.insert(header::ACCEPT, HeaderValue::from_static(accept));
         if let Some(a) = authorization {
             headers.insert(header::AUTHORIZATION, a);
         }
@@ -172,7 +187,9 @@ impl Http {
         );
         let _enter = span.enter();
         let started = Instant::now();
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        headers
+            .entry(header::ACCEPT)
+            .or_insert(HeaderValue::from_static("application/json"));
         let mut request = self
             .client
             .request(method, url)

@@ -195,6 +195,7 @@ pub mod redirect_uri;
 pub mod registration;
 mod request_object;
 pub mod secret;
+mod signed_response;
 pub mod token_exchange;
 pub mod token_set;
 pub mod userinfo;
