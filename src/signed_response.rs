@@ -85,7 +85,11 @@ fn media_type(reply: &Reply) -> String {
 impl Verifier<'_> {
     /// A userinfo answer: a signed JWT by its content type, else JSON (refused
     /// when `registered` names the algorithm the client registered).
-    pub(crate) async fn userinfo(&self, reply: Reply, registered: Option<SigningAlgorithm>) -> Result<UserInfo> {
+    pub(crate) async fn userinfo(
+        &self,
+        reply: Reply,
+        registered: Option<SigningAlgorithm>,
+    ) -> Result<UserInfo> {
         let reply = reply.error_for_status(Body::Sensitive)?;
         let media = media_type(&reply);
         if media != USERINFO_JWT {
@@ -124,12 +128,8 @@ impl Verifier<'_> {
         let inner = envelope
             .token_introspection
             .ok_or_else(|| refused(&reply, IdTokenError::MissingClaim("token_introspection")))?;
-        serde_json::from_value(Value::Object(inner)).map_err(|_| {
-            refused(
-                &reply,
-                IdTokenError::InvalidClaim("token_introspection"),
-            )
-        })
+        serde_json::from_value(Value::Object(inner))
+            .map_err(|_| refused(&reply, IdTokenError::InvalidClaim("token_introspection")))
     }
 
     fn json<T: serde::de::DeserializeOwned>(

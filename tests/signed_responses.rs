@@ -76,7 +76,10 @@ async fn signed_userinfo_is_verified_by_its_content_type() {
     let at = AccessToken::new("at-1");
     let c = client(&server, |b| b);
     let body = jwt(Some("JWT"), &userinfo_claims(&server));
-    server.on("/oidc/me", Canned::raw(200, "application/jwt; charset=utf-8", body));
+    server.on(
+        "/oidc/me",
+        Canned::raw(200, "application/jwt; charset=utf-8", body),
+    );
     let info = c.get_user_info_by_access_token(&at).await.unwrap();
     assert_eq!(info.sub, "user-1");
     assert_eq!(info.standard.email.as_deref(), Some("u@example.com"));
@@ -90,8 +93,11 @@ async fn a_signed_userinfo_for_another_client_issuer_or_key_is_refused() {
     let server = server().await;
     let at = AccessToken::new("at-1");
     let c = client(&server, |b| b);
-    let cases: Vec<(Value, fn(&IdTokenError) -> bool)> = vec![
-        (json!({"aud": "another-app"}), |r| *r == IdTokenError::AudienceMismatch),
+    type Expect = fn(&IdTokenError) -> bool;
+    let cases: Vec<(Value, Expect)> = vec![
+        (json!({"aud": "another-app"}), |r| {
+            *r == IdTokenError::AudienceMismatch
+        }),
         (json!({"iss": "https://op.example"}), |r| {
             matches!(r, IdTokenError::IssuerMismatch { .. })
         }),
@@ -102,7 +108,10 @@ async fn a_signed_userinfo_for_another_client_issuer_or_key_is_refused() {
         for (k, v) in change.as_object().unwrap() {
             claims[k] = v.clone();
         }
-        server.on("/oidc/me", Canned::raw(200, "application/jwt", jwt(None, &claims)));
+        server.on(
+            "/oidc/me",
+            Canned::raw(200, "application/jwt", jwt(None, &claims)),
+        );
         let reason = signed_reason(c.get_user_info_by_access_token(&at).await.unwrap_err());
         assert!(expected(&reason), "{reason:?}");
     }
@@ -117,7 +126,11 @@ async fn a_signed_userinfo_for_another_client_issuer_or_key_is_refused() {
     // Another kind of JWT (a logout token) is not a userinfo answer.
     server.on(
         "/oidc/me",
-        Canned::raw(200, "application/jwt", jwt(Some("logout+jwt"), &userinfo_claims(&server))),
+        Canned::raw(
+            200,
+            "application/jwt",
+            jwt(Some("logout+jwt"), &userinfo_claims(&server)),
+        ),
     );
     let reason = signed_reason(c.get_user_info_by_access_token(&at).await.unwrap_err());
     assert!(matches!(reason, IdTokenError::TypeNotAllowed(_)), "{reason:?}");
@@ -137,7 +150,10 @@ async fn a_client_registered_for_signed_answers_refuses_json_and_other_algorithm
         matches!(&e, Error::UnsignedResponse { content_type, .. } if content_type == "application/json"),
         "{e:?}"
     );
-    server.on("/oidc/token/introspection", Canned::json(200, json!({"active": true})));
+    server.on(
+        "/oidc/token/introspection",
+        Canned::json(200, json!({"active": true})),
+    );
     let e = c.introspect_token(&at).await.unwrap_err();
     assert!(matches!(e, Error::UnsignedResponse { .. }), "{e:?}");
     // RFC 9701 §4: the registered client asks for the JWT answer.
@@ -145,10 +161,17 @@ async fn a_client_registered_for_signed_answers_refuses_json_and_other_algorithm
     assert_eq!(asked.as_deref(), Some("application/token-introspection+jwt"));
     // An HS256 answer (keyed with the client secret) is not the registered RS256.
     let header = json!({"alg": "HS256"});
-    let hs = sign_with_header(Signer::Hmac(SECRET.as_bytes()), &header, &userinfo_claims(&server));
+    let hs = sign_with_header(
+        Signer::Hmac(SECRET.as_bytes()),
+        &header,
+        &userinfo_claims(&server),
+    );
     server.on("/oidc/me", Canned::raw(200, "application/jwt", hs));
     let reason = signed_reason(c.get_user_info_by_access_token(&at).await.unwrap_err());
-    assert!(matches!(reason, IdTokenError::AlgorithmNotAllowed(_)), "{reason:?}");
+    assert!(
+        matches!(reason, IdTokenError::AlgorithmNotAllowed(_)),
+        "{reason:?}"
+    );
     // The registered algorithm passes.
     let body = jwt(None, &userinfo_claims(&server));
     server.on("/oidc/me", Canned::raw(200, "application/jwt", body));
@@ -209,7 +232,10 @@ async fn jwt_introspection_is_verified_and_unwrapped() {
         );
         let reason = signed_reason(c.introspect_token(&at).await.unwrap_err());
         let ok = match what {
-            "typ" => matches!(reason, IdTokenError::TypeNotAllowed(_) | IdTokenError::MissingClaim("typ")),
+            "typ" => matches!(
+                reason,
+                IdTokenError::TypeNotAllowed(_) | IdTokenError::MissingClaim("typ")
+            ),
             "iat" => reason == IdTokenError::MissingClaim("iat"),
             "token_introspection" => reason == IdTokenError::MissingClaim("token_introspection"),
             _ => reason == IdTokenError::AudienceMismatch,

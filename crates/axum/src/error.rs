@@ -76,6 +76,14 @@ impl LoginError {
     }
 }
 
+impl LoginError {
+    /// The back-channel session index failed ([`crate::SessionIndex`]).
+    pub(crate) fn index(error: crate::backchannel::IndexError) -> Self {
+        tracing::error!(%error, "session index error");
+        internal()
+    }
+}
+
 fn internal() -> LoginError {
     LoginError::page(
         StatusCode::INTERNAL_SERVER_ERROR,

@@ -184,6 +184,24 @@ async fn signed_in<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Optio
     else {
         return Ok(None);
     };
+    // Ended by a back-channel logout (crate::backchannel): signed out from this request on.
+    if app
+        .index
+        .is_ended(&saved.login_id)
+        .await
+        .map_err(|e| error(LoginError::index(e)))?
+    {
+        tracing::info!("the provider ended this session (back-channel logout); signing out");
+        app.live.remove(&saved.login_id);
+        session
+            .remove_value(SIGNED_IN)
+            .await
+            .map_err(|e| error(e.into()))?;
+        if let Err(e) = app.index.forget(&saved.login_id).await {
+            tracing::warn!(error = %e, "the session index could not forget an ended login");
+        }
+        return Ok(None);
+    }
     let live = match app.live.get(&app.client, &saved) {
         Ok(live) => live,
         Err(restore) => {

@@ -46,6 +46,11 @@
 //!   in the process; a rotated refresh token is written to the store at once, and a refused
 //!   refresh ends the local session.
 //! - `/logout` (POST) ends the local session even when the provider's revocation fails.
+//! - `/backchannel-logout` (POST, OpenID Back-Channel Logout 1.0) verifies the provider's logout
+//!   token (every check of §2.6, replays included) and ends every session of its `sid` (or
+//!   `sub`): the [`User`] extractor treats them as signed out from their next request on. It
+//!   answers `200`, or `400` with `{"error", "error_description"}`, always
+//!   `Cache-Control: no-store` (§2.8). See [`backchannel`] for the session index behind it.
 //! - Errors become pages through one mapping, [`LoginError`], that never shows a token or secret.
 //!
 //! Cookies: build the session layer with [`session_layer`] (`HttpOnly`, `SameSite=Lax`,
@@ -54,6 +59,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backchannel;
 mod bearer;
 mod challenge;
 mod error;
@@ -74,6 +80,7 @@ use axum::{Extension, Router};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer, SessionStore};
 
+pub use backchannel::{MemorySessionIndex, SessionIndex};
 pub use bearer::{Bearer, BearerLayer, BearerService};
 pub use challenge::BearerError;
 pub use error::LoginError;
@@ -140,6 +147,9 @@ pub(crate) struct Shared {
     pub(crate) userinfo_at_login: bool,
     pub(crate) live: session::LiveSessions,
     pub(crate) relays: Arc<AtomicU64>,
+    /// Where the provider posts logout tokens; `None`: not mounted.
+    pub(crate) backchannel_path: Option<String>,
+    pub(crate) index: Arc<dyn SessionIndex>,
 }
 
 impl OidcLogin {
@@ -162,6 +172,8 @@ impl OidcLogin {
                 userinfo_at_login: false,
                 live: session::LiveSessions::default(),
                 relays: Arc::default(),
+                backchannel_path: Some("/backchannel-logout".to_owned()),
+                index: Arc::new(MemorySessionIndex::default()),
             },
         }
     }
@@ -209,6 +221,21 @@ impl OidcLogin {
         self
     }
 
+    /// The back-channel logout path (default `/backchannel-logout`, POST; register its absolute
+    /// URL as the client's `backchannel_logout_uri`); `None` leaves it unmounted. See
+    /// [`backchannel`].
+    pub fn backchannel_logout_path(mut self, path: Option<&str>) -> Self {
+        self.shared.backchannel_path = path.map(str::to_owned);
+        self
+    }
+
+    /// Where logins are indexed for back-channel logout (default: a [`MemorySessionIndex`],
+    /// right for one instance; with several replicas, one on shared storage).
+    pub fn session_index(mut self, index: Arc<dyn SessionIndex>) -> Self {
+        self.shared.index = index;
+        self
+    }
+
     /// Where a login without a usable `return_to` ends, and where `/logout` ends without a
     /// provider logout (default `/`). Same-origin relative paths only, like `return_to`.
     pub fn default_return_to(mut self, path: &str) -> Self {
@@ -252,6 +279,14 @@ impl OidcLogin {
                     .layer(DefaultBodyLimit::max(CALLBACK_BODY_LIMIT)),
             )
             .route(&shared.logout_path, post(routes::logout));
+        let routes = match &shared.backchannel_path {
+            Some(path) => routes.route(
+                path,
+                post(backchannel::backchannel_logout)
+                    .layer(DefaultBodyLimit::max(backchannel::BACKCHANNEL_BODY_LIMIT)),
+            ),
+            None => routes,
+        };
         app.merge(routes).layer(Extension(shared))
     }
 }

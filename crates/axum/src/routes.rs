@@ -165,6 +165,11 @@ async fn finish_login(app: &Shared, session: &Session, params: CallbackParams) -
     // Rotate at login: the session id that carried the login in is not the one signed in.
     session.cycle_id().await?;
     let login_id = random_token();
+    // Indexed under the id_token's sid and sub, so a back-channel logout can find it.
+    app.index
+        .add(&login_id, &crate::backchannel::keys_of(&auth.claims()))
+        .await
+        .map_err(LoginError::index)?;
     let tokens = auth.export_with_secrets();
     app.live.adopt(login_id.clone(), auth);
     session
@@ -201,6 +206,9 @@ pub(crate) async fn logout(Extension(app): Extension<Arc<Shared>>, session: Sess
     };
     let live = app.live.get(&app.client, &signed_in);
     app.live.remove(&signed_in.login_id);
+    if let Err(error) = app.index.forget(&signed_in.login_id).await {
+        tracing::warn!(%error, "logout: the session index could not forget the login");
+    }
     // The local session ends first, so no failure below can leave the user signed in.
     session
         .flush()

@@ -310,3 +310,101 @@ async fn the_session_cookie_is_secure_on_https() {
         assert!(set.contains(flag), "{flag} missing in {set}");
     }
 }
+
+/// A logout token for the dev app, signed HS256 with its secret (the Authing preset accepts the
+/// id_token algorithms for logout tokens, OIDC Back-Channel Logout §2.6).
+fn logout_token(site: &Site, claims: serde_json::Value) -> String {
+    use authing_oidc::jose::JwsSigner;
+    use authing_oidc::{ClientSecret, ExposeSecret as _, SigningAlgorithm};
+    let secret = site.provider.client("dev-app").unwrap().secret.clone().unwrap();
+    let signer = JwsSigner::client_secret(SigningAlgorithm::HS256, &ClientSecret::new(secret)).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut all = serde_json::json!({"iss": site.provider.issuer(), "aud": "dev-app", "iat": now,
+        "exp": now + 120, "events": {"http://schemas.openid.net/event/backchannel-logout": {}}});
+    for (k, v) in claims.as_object().unwrap() {
+        all[k] = v.clone();
+    }
+    signer
+        .sign(Some("logout+jwt"), &all)
+        .unwrap()
+        .expose_secret()
+        .to_owned()
+}
+
+/// What the provider's server sees: no cookie, a form body.
+async fn post_logout_token(site: &Site, body: String) -> Response<Body> {
+    let request = Request::post("/backchannel-logout")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
+        .unwrap();
+    let response = site.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+    assert!(response.headers().get(header::SET_COOKIE).is_none());
+    response
+}
+
+#[tokio::test]
+async fn a_back_channel_logout_ends_every_session_of_the_user_and_refuses_bad_tokens() {
+    let site = site(ResponseMode::Query).await;
+    let mut first = Browser::new(&site);
+    first.login("/login").await;
+    let mut second = Browser::new(&site);
+    second.login("/login").await;
+    let hello = text(first.get("/private").await).await;
+    let sub = hello.strip_prefix("hello ").unwrap().to_owned();
+
+    // §2.6 refusals: 400 with an OAuth error body, nobody signed out.
+    let with_nonce = logout_token(&site, serde_json::json!({"sub": sub, "jti": "bc-1", "nonce": "n"}));
+    let other_aud = logout_token(&site, serde_json::json!({"sub": sub, "jti": "bc-2", "aud": "other"}));
+    for body in [
+        format!("logout_token={with_nonce}"),
+        format!("logout_token={other_aud}"),
+        "logout_token=not.a.jwt".to_owned(),
+        "nothing=here".to_owned(),
+    ] {
+        let refused = post_logout_token(&site, body).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(refused.headers()[header::CONTENT_TYPE], "application/json");
+        let json: serde_json::Value = serde_json::from_str(&text(refused).await).unwrap();
+        assert_eq!(json["error"], "invalid_request");
+        assert!(json["error_description"].is_string());
+    }
+    assert_eq!(
+        first.send(Method::GET, "/private", None, false).await.status(),
+        StatusCode::OK
+    );
+
+    // A sid no login of ours has: accepted (§2.8: 200), and nothing ends.
+    let unknown_sid = logout_token(&site, serde_json::json!({"sub": sub, "sid": "not-ours", "jti": "bc-3"}));
+    let ok = post_logout_token(&site, format!("logout_token={unknown_sid}")).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(
+        second.send(Method::GET, "/private", None, false).await.status(),
+        StatusCode::OK
+    );
+
+    // Only sub: every session of that user ends, in whichever browser.
+    let by_sub = logout_token(&site, serde_json::json!({"sub": sub, "jti": "bc-4"}));
+    let ok = post_logout_token(&site, format!("logout_token={by_sub}")).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    for browser in [&mut first, &mut second] {
+        assert_eq!(
+            browser.send(Method::GET, "/private", None, false).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(text(browser.get("/maybe").await).await, "anonymous");
+    }
+    // The same token again is a replay.
+    let replay = post_logout_token(&site, format!("logout_token={by_sub}")).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    assert!(text(replay).await.contains("replayed"));
+    // A new login is not affected by the earlier logout.
+    first.login("/login").await;
+    assert_eq!(
+        first.send(Method::GET, "/private", None, false).await.status(),
+        StatusCode::OK
+    );
+}
