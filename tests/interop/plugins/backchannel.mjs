@@ -8,6 +8,12 @@
 // failing test shows what the provider saw.
 export function configure(configuration) {
   configuration.features.backchannelLogout = { enabled: true };
+  // The provider's outgoing requests refuse special-use addresses (SSRF protection), loopback
+  // included; the tests' relying parties listen on 127.0.0.1, so deliveries go out without it.
+  configuration.fetch = (url, options) => {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  };
 }
 
 export function setup(provider) {
