@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use authing_oidc::flow::{Authenticated, CallbackParams, Unauthorized};
 use authing_oidc::{
-    AuthMethod, AuthenticationClient, Error, LogoutToken, LogoutTokenClaims, LogoutTokenError, SigningAlgorithm,
+    AuthMethod, AuthenticationClient, Error, LogoutToken, LogoutTokenClaims, LogoutTokenError,
+    SigningAlgorithm,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -107,14 +108,12 @@ async fn sign_in(browser: &mut panva::Browser, client: &AuthenticationClient, lo
 async fn a_logout_from_another_client_is_delivered_to_our_endpoint_and_verified() {
     let received = Arc::new(Received::default());
     let endpoint = relying_party(received.clone()).await;
-    let provider = PanvaProvider::start(
-        PanvaOptions::default()
-            .plugin("plugins/backchannel.mjs")
-            .client(code_client(
-                "rp-bcl",
-                json!({"backchannel_logout_uri": endpoint, "backchannel_logout_session_required": true}),
-            )),
-    )
+    let provider = PanvaProvider::start(PanvaOptions::default().plugin("plugins/backchannel.mjs").client(
+        code_client(
+            "rp-bcl",
+            json!({"backchannel_logout_uri": endpoint, "backchannel_logout_session_required": true}),
+        ),
+    ))
     .await;
     let ours = discovered(&provider, "rp-bcl", |b| b).await;
     assert!(received.client.set(ours.clone()).is_ok());
@@ -123,11 +122,14 @@ async fn a_logout_from_another_client_is_delivered_to_our_endpoint_and_verified(
     // alice logs into our client, then (single sign-on, same browser) into another one.
     let mut browser = provider.browser();
     let session = sign_in(&mut browser, &ours, "alice").await;
-    let sid = session.sid().expect("backchannel_logout_session_required puts sid in the id_token");
+    let sid = session
+        .sid()
+        .expect("backchannel_logout_session_required puts sid in the id_token");
     // The sid survives saving and restoring the session (through JSON, as a store keeps it).
     let saved = serde_json::to_string(&session.export_with_secrets()).unwrap();
     let restored =
-        Authenticated::restore_from_trusted_store(ours.clone(), serde_json::from_str(&saved).unwrap()).unwrap();
+        Authenticated::restore_from_trusted_store(ours.clone(), serde_json::from_str(&saved).unwrap())
+            .unwrap();
     assert_eq!(restored.sid().as_deref(), Some(sid.as_str()));
     let elsewhere = sign_in(&mut browser, &other, "alice").await;
 
@@ -140,7 +142,9 @@ async fn a_logout_from_another_client_is_delivered_to_our_endpoint_and_verified(
     let tokens = std::mem::take(&mut *received.tokens.lock().unwrap());
     assert_eq!(tokens.len(), 1, "one delivery to our client: {}", provider.log());
     let (raw, verdict) = &tokens[0];
-    let claims = verdict.as_ref().unwrap_or_else(|e| panic!("{e}: {}", provider.log()));
+    let claims = verdict
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}: {}", provider.log()));
     assert_eq!(claims.iss, provider.issuer());
     assert_eq!(claims.sub.as_deref(), Some("alice"));
     assert_eq!(claims.sid.as_deref(), Some(sid.as_str()));
@@ -162,14 +166,12 @@ async fn a_logout_from_another_client_is_delivered_to_our_endpoint_and_verified(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_userinfo_and_jwt_introspection_from_panva_verify() {
-    let provider = PanvaProvider::start(
-        PanvaOptions::default()
-            .plugin("plugins/jwtresp.mjs")
-            .client(code_client(
-                "rp-jwtresp",
-                json!({"userinfo_signed_response_alg": "RS256", "introspection_signed_response_alg": "RS256"}),
-            )),
-    )
+    let provider = PanvaProvider::start(PanvaOptions::default().plugin("plugins/jwtresp.mjs").client(
+        code_client(
+            "rp-jwtresp",
+            json!({"userinfo_signed_response_alg": "RS256", "introspection_signed_response_alg": "RS256"}),
+        ),
+    ))
     .await;
     let registered = discovered(&provider, "rp-jwtresp", |b| {
         b.userinfo_signed_response_alg(SigningAlgorithm::RS256)
@@ -191,7 +193,10 @@ async fn signed_userinfo_and_jwt_introspection_from_panva_verify() {
     // The same client configured without the registration still verifies the JWT userinfo by
     // its content type, and gets JSON introspection (it does not ask for the JWT).
     let plain = discovered(&provider, "rp-jwtresp", |b| b).await;
-    assert_eq!(plain.get_user_info_by_access_token(&token).await.unwrap().sub, "alice");
+    assert_eq!(
+        plain.get_user_info_by_access_token(&token).await.unwrap().sub,
+        "alice"
+    );
     assert!(plain.introspect_token(&token).await.unwrap().active);
 
     // A client registered for signed answers refuses the provider's plain JSON.

@@ -125,7 +125,9 @@ impl MemorySessionIndex {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
         // A poisoned lock only means a panic elsewhere; the maps are still whole.
-        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -227,10 +229,8 @@ fn answer(status: StatusCode, error: Option<(&str, String)>) -> Response {
         Some((code, description)) => {
             let body = serde_json::json!({"error": code, "error_description": description});
             let mut r = (status, body.to_string()).into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             r
         }
     };
@@ -258,7 +258,10 @@ pub(crate) async fn backchannel_logout(Extension(app): Extension<Arc<Shared>>, b
         Err(error) => {
             tracing::info!(%error, "back-channel logout refused");
             // The error names the failed check and never quotes the token.
-            return answer(StatusCode::BAD_REQUEST, Some(("invalid_request", error.to_string())));
+            return answer(
+                StatusCode::BAD_REQUEST,
+                Some(("invalid_request", error.to_string())),
+            );
         }
     };
     // §2.7: a sid names one provider session; a token with only sub names every session of
@@ -267,7 +270,12 @@ pub(crate) async fn backchannel_logout(Extension(app): Extension<Arc<Shared>>, b
         (Some(sid), _) => LogoutKey::Sid { iss: claims.iss, sid },
         (None, Some(sub)) => LogoutKey::Sub { iss: claims.iss, sub },
         // The verifier refuses a token with neither.
-        (None, None) => return answer(StatusCode::BAD_REQUEST, Some(("invalid_request", "neither sid nor sub".into()))),
+        (None, None) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                Some(("invalid_request", "neither sid nor sub".into())),
+            );
+        }
     };
     match app.index.end(&key).await {
         Ok(ended) => {

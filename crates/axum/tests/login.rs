@@ -357,8 +357,14 @@ async fn a_back_channel_logout_ends_every_session_of_the_user_and_refuses_bad_to
     let sub = hello.strip_prefix("hello ").unwrap().to_owned();
 
     // §2.6 refusals: 400 with an OAuth error body, nobody signed out.
-    let with_nonce = logout_token(&site, serde_json::json!({"sub": sub, "jti": "bc-1", "nonce": "n"}));
-    let other_aud = logout_token(&site, serde_json::json!({"sub": sub, "jti": "bc-2", "aud": "other"}));
+    let with_nonce = logout_token(
+        &site,
+        serde_json::json!({"sub": sub, "jti": "bc-1", "nonce": "n"}),
+    );
+    let other_aud = logout_token(
+        &site,
+        serde_json::json!({"sub": sub, "jti": "bc-2", "aud": "other"}),
+    );
     for body in [
         format!("logout_token={with_nonce}"),
         format!("logout_token={other_aud}"),
@@ -378,7 +384,10 @@ async fn a_back_channel_logout_ends_every_session_of_the_user_and_refuses_bad_to
     );
 
     // A sid no login of ours has: accepted (§2.8: 200), and nothing ends.
-    let unknown_sid = logout_token(&site, serde_json::json!({"sub": sub, "sid": "not-ours", "jti": "bc-3"}));
+    let unknown_sid = logout_token(
+        &site,
+        serde_json::json!({"sub": sub, "sid": "not-ours", "jti": "bc-3"}),
+    );
     let ok = post_logout_token(&site, format!("logout_token={unknown_sid}")).await;
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(
