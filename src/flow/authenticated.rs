@@ -239,7 +239,7 @@ impl Authenticated {
     /// under it so a logout token naming it can end the session. Kept in
     /// saved state with the claims.
     pub fn sid(&self) -> Option<String> {
-        self.read().claims.sid().map(str::to_owned)
+        self.read().claims().sid().map(str::to_owned)
     }
 
     /// The current raw id_token (for `id_token_hint`).
