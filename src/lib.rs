@@ -124,6 +124,26 @@
 //! # let _ = renamed; Ok(()) }
 //! ```
 //!
+//! ## Back-channel logout and signed answers
+//!
+//! When the user's session at the provider ends, the provider posts a logout
+//! token to the service; [`AuthenticationClient::verify_logout_token`] makes
+//! every check of OpenID Back-Channel Logout 1.0 §2.6 (replays included) and
+//! names the `sid` and `sub` to log out ([`logout_token`];
+//! `authing-oidc-axum` mounts `POST /backchannel-logout` on it):
+//!
+//! ```no_run
+//! # async fn run(client: authing_oidc::AuthenticationClient, form_field: String) -> authing_oidc::Result<()> {
+//! let logout = client.verify_logout_token(&authing_oidc::LogoutToken::new(form_field)).await?;
+//! // End the local sessions whose Authenticated::sid() is logout.sid (or, without one, of logout.sub).
+//! # let _ = logout; Ok(()) }
+//! ```
+//!
+//! Signed userinfo (`application/jwt`) and RFC 9701 introspection answers are
+//! verified by their content type; a client registered for them
+//! ([`AuthenticationClientBuilder::userinfo_signed_response_alg`]) refuses
+//! plain JSON.
+//!
 //! ## Secrets
 //!
 //! Every token and secret is a distinct [`secret`] type whose `Debug` prints
