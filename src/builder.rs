@@ -62,6 +62,7 @@ pub struct AuthenticationClientBuilder {
     jwks_min_refetch_interval: Option<Duration>,
     max_iat_skew: Option<Duration>,
     signed_responses: crate::config::SignedResponses,
+    dpop: Option<SigningAlgorithm>,
 }
 
 impl AuthenticationClient {
@@ -273,6 +274,16 @@ impl AuthenticationClientBuilder {
         self
     }
 
+    /// DPoP (RFC 9449) for every login of the typed flow: each session gets
+    /// its own `alg` key pair (ES256 is what every DPoP server accepts;
+    /// EdDSA and PS256 also work), its tokens are bound to that key, and
+    /// every request for or with them carries a proof (docs/protocol.md
+    /// §2.8). See [`crate::dpop`].
+    pub fn dpop(mut self, alg: SigningAlgorithm) -> Self {
+        self.dpop = Some(alg);
+        self
+    }
+
     /// **Insecure.** Allows plain `http` to non-loopback hosts for the app
     /// host, the issuer, every discovered endpoint and the redirect URIs.
     /// Tokens and secrets then travel in clear text. Loopback hosts never need
@@ -382,6 +393,14 @@ impl AuthenticationClientBuilder {
                 "private_key_jwt needs the client's private key (client_key)",
             ));
         }
+        if let Some(alg) = self.dpop
+            && !crate::dpop::DPOP_ALGORITHMS.contains(&alg)
+        {
+            return Err(Error::config(format!(
+                "DPoP keys are ES256, EdDSA or PS256, not {}",
+                alg.as_str()
+            )));
+        }
         let redirect_uri = match &self.redirect_uri {
             Some(r) => Some(RedirectUri::check("redirect_uri", r, self.insecure_http)?),
             None => None,
@@ -443,6 +462,8 @@ impl AuthenticationClientBuilder {
                 jwks: Arc::new(jwks),
                 logout_jti: Default::default(),
                 signed_responses: self.signed_responses,
+                dpop: self.dpop,
+                dpop_nonces: Default::default(),
             }),
         })
     }

@@ -192,6 +192,6 @@ impl AuthenticationClient {
         let reply = self
             .token_reply("poll_ciba_token", form, Some(self.inner.token_auth))
             .await?;
-        token_set_of(&reply)
+        token_set_of(&reply, false)
     }
 }

@@ -8,6 +8,7 @@ use reqwest::header::HeaderValue;
 use serde_json::{Map, Value};
 use url::Url;
 
+mod dpop;
 pub(crate) mod profile;
 mod pushed;
 
@@ -15,6 +16,7 @@ use crate::authorization_details::TokenRequestExtras;
 use crate::authorize::{self, AuthorizeContext, AuthorizeParams, AuthorizeUrl};
 use crate::config::{AuthMethod, Protocol, SigningAlgorithm};
 use crate::discovery::ProviderMetadata;
+use crate::dpop::DpopKey;
 use crate::error::{Error, Result};
 use crate::http::{Body, Form, Http, Reply};
 use crate::introspection::{Introspection, TokenToValidate, ValidateTokenResult};
@@ -71,6 +73,10 @@ pub(crate) struct Inner {
     pub(crate) logout_jti: crate::jose::replay::ReplayCache,
     /// The responses the client is registered to receive signed.
     pub(crate) signed_responses: crate::config::SignedResponses,
+    /// DPoP (RFC 9449) for the typed flow's sessions: the algorithm of their keys.
+    pub(crate) dpop: Option<SigningAlgorithm>,
+    /// The latest DPoP nonce of each server, for every session of this client.
+    pub(crate) dpop_nonces: crate::dpop::nonce::NonceCache,
 }
 
 /// Where the endpoints come from.
@@ -162,6 +168,12 @@ impl AuthenticationClient {
     /// The configured id_token algorithm, if one was set.
     pub fn id_token_signed_response_alg(&self) -> Option<SigningAlgorithm> {
         self.inner.id_token_alg
+    }
+
+    /// The algorithm of the DPoP keys the typed flow makes, when the client
+    /// was built with [`dpop`](crate::AuthenticationClientBuilder::dpop).
+    pub fn dpop_algorithm(&self) -> Option<SigningAlgorithm> {
+        self.inner.dpop
     }
 
     /// The clock this client checks expiry against.
@@ -344,8 +356,39 @@ impl AuthenticationClient {
             .redirect_uri
             .as_ref()
             .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
-        self.exchange_code(code, code_verifier, redirect_uri, &TokenRequestExtras::new())
-            .await
+        self.exchange_code(
+            code,
+            code_verifier,
+            redirect_uri,
+            &TokenRequestExtras::new(),
+            None,
+        )
+        .await
+    }
+
+    /// [`get_access_token_by_code`](Self::get_access_token_by_code) with a
+    /// DPoP proof of `key` (RFC 9449 §5): the tokens are bound to it, and an
+    /// answer whose `token_type` is not `DPoP` is
+    /// [`Error::DpopNotBound`].
+    pub async fn get_access_token_by_code_with_dpop(
+        &self,
+        code: &AuthorizationCode,
+        code_verifier: Option<&CodeVerifier>,
+        key: &DpopKey,
+    ) -> Result<TokenSet> {
+        let redirect_uri = self
+            .inner
+            .redirect_uri
+            .as_ref()
+            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
+        self.exchange_code(
+            code,
+            code_verifier,
+            redirect_uri,
+            &TokenRequestExtras::new(),
+            Some(key),
+        )
+        .await
     }
 
     /// [`get_access_token_by_code`](Self::get_access_token_by_code) with
@@ -361,7 +404,7 @@ impl AuthenticationClient {
             .redirect_uri
             .as_ref()
             .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
-        self.exchange_code(code, code_verifier, redirect_uri, extras)
+        self.exchange_code(code, code_verifier, redirect_uri, extras, None)
             .await
     }
 
@@ -372,6 +415,7 @@ impl AuthenticationClient {
         code_verifier: Option<&CodeVerifier>,
         redirect_uri: &RedirectUri,
         extras: &TokenRequestExtras,
+        dpop: Option<&DpopKey>,
     ) -> Result<TokenSet> {
         let mut form = Form::new();
         // RFC 6749 §4.1.3: identical to the authorization request's value, so the raw string.
@@ -384,8 +428,13 @@ impl AuthenticationClient {
         for (name, value) in extras.pairs()? {
             form.push(name, value);
         }
-        self.token_request("get_access_token_by_code", form, Some(self.inner.token_auth))
-            .await
+        self.token_request(
+            "get_access_token_by_code",
+            form,
+            Some(self.inner.token_auth),
+            dpop,
+        )
+        .await
     }
 
     async fn token_request(
@@ -393,25 +442,22 @@ impl AuthenticationClient {
         operation: &'static str,
         form: Form,
         app_auth: Option<AuthMethod>,
+        dpop: Option<&DpopKey>,
     ) -> Result<TokenSet> {
-        let reply = self.token_reply(operation, form, app_auth).await?;
-        token_set_of(&reply)
+        let reply = self.token_reply(operation, form, app_auth, dpop).await?;
+        token_set_of(&reply, dpop.is_some())
     }
 
     /// A 2xx answer of the token endpoint.
     pub(crate) async fn token_reply(
         &self,
         operation: &'static str,
-        mut form: Form,
+        form: Form,
         app_auth: Option<AuthMethod>,
+        dpop: Option<&DpopKey>,
     ) -> Result<Reply> {
         let url = self.endpoint(Endpoint::Token)?;
-        let authorization = match app_auth {
-            Some(method) => self.authenticate(method, &mut form)?,
-            None => None,
-        };
-        self.http()
-            .post_form(operation, url, &form, authorization)
+        self.post_form_dpop(operation, url, &form, app_auth, dpop)
             .await?
             .error_for_status(Body::Sensitive)
     }
@@ -419,8 +465,12 @@ impl AuthenticationClient {
     /// The refresh grant as a session needs it (docs/protocol.md §5): a 2xx
     /// answer refused by strict parsing still yields the new refresh token it
     /// carries.
-    pub(crate) async fn refresh_grant(&self, refresh_token: &RefreshToken) -> Result<RefreshAnswer> {
-        self.refresh_grant_with(refresh_token, &TokenRequestExtras::new())
+    pub(crate) async fn refresh_grant(
+        &self,
+        refresh_token: &RefreshToken,
+        dpop: Option<&DpopKey>,
+    ) -> Result<RefreshAnswer> {
+        self.refresh_grant_with(refresh_token, &TokenRequestExtras::new(), dpop)
             .await
     }
 
@@ -428,6 +478,7 @@ impl AuthenticationClient {
         &self,
         refresh_token: &RefreshToken,
         extras: &TokenRequestExtras,
+        dpop: Option<&DpopKey>,
     ) -> Result<RefreshAnswer> {
         let mut form = Form::new();
         form.push("grant_type", "refresh_token")
@@ -440,25 +491,40 @@ impl AuthenticationClient {
                 "get_new_access_token_by_refresh_token",
                 form,
                 Some(self.inner.token_auth),
+                dpop,
             )
             .await?;
         Ok(RefreshAnswer {
             rotated: refresh_token_member(&reply.body),
-            tokens: token_set_of(&reply),
+            tokens: token_set_of(&reply, dpop.is_some()),
         })
     }
 
     /// Fetches the user's claims with an access token
     /// (`get_user_info_by_access_token`): `GET` with `Authorization: Bearer`.
     pub async fn get_user_info_by_access_token(&self, access_token: &AccessToken) -> Result<UserInfo> {
+        self.userinfo_with(access_token, None).await
+    }
+
+    /// [`get_user_info_by_access_token`](Self::get_user_info_by_access_token)
+    /// for a DPoP-bound access token: `Authorization: DPoP` and a proof of
+    /// `key` with the token's hash (RFC 9449 §7).
+    pub async fn get_user_info_by_access_token_with_dpop(
+        &self,
+        access_token: &AccessToken,
+        key: &DpopKey,
+    ) -> Result<UserInfo> {
+        self.userinfo_with(access_token, Some(key)).await
+    }
+
+    pub(crate) async fn userinfo_with(
+        &self,
+        access_token: &AccessToken,
+        dpop: Option<&DpopKey>,
+    ) -> Result<UserInfo> {
         let url = self.endpoint(Endpoint::Userinfo)?;
         let reply = self
-            .http()
-            .get(
-                "get_user_info_by_access_token",
-                url,
-                Some(access_token.expose_secret()),
-            )
+            .get_resource("get_user_info_by_access_token", url, access_token, dpop)
             .await?;
         let registered = self.inner.signed_responses.userinfo;
         self.signed_response_verifier().userinfo(reply, registered).await
@@ -469,7 +535,17 @@ impl AuthenticationClient {
         &self,
         refresh_token: &RefreshToken,
     ) -> Result<TokenSet> {
-        self.refresh_grant(refresh_token).await?.tokens
+        self.refresh_grant(refresh_token, None).await?.tokens
+    }
+
+    /// [`get_new_access_token_by_refresh_token`](Self::get_new_access_token_by_refresh_token)
+    /// with a DPoP proof of `key`, the key the tokens are bound to (RFC 9449 §5).
+    pub async fn get_new_access_token_by_refresh_token_with_dpop(
+        &self,
+        refresh_token: &RefreshToken,
+        key: &DpopKey,
+    ) -> Result<TokenSet> {
+        self.refresh_grant(refresh_token, Some(key)).await?.tokens
     }
 
     /// [`get_new_access_token_by_refresh_token`](Self::get_new_access_token_by_refresh_token)
@@ -480,7 +556,7 @@ impl AuthenticationClient {
         refresh_token: &RefreshToken,
         extras: &TokenRequestExtras,
     ) -> Result<TokenSet> {
-        self.refresh_grant_with(refresh_token, extras).await?.tokens
+        self.refresh_grant_with(refresh_token, extras, None).await?.tokens
     }
 
     /// Asks the provider whether an access or refresh token is active
@@ -638,7 +714,7 @@ impl AuthenticationClient {
             .push("client_id", access_key)
             .push_secret("client_secret", access_secret.expose_secret());
         // The access key pair authenticates this request, not the application's credentials.
-        self.token_request("get_access_token_by_client_credentials", form, None)
+        self.token_request("get_access_token_by_client_credentials", form, None, None)
             .await
     }
 
@@ -664,7 +740,7 @@ impl AuthenticationClient {
 /// runs them (for the fuzz targets, which have no request).
 #[cfg(feature = "fuzzing")]
 pub(crate) fn token_set_from(reply: Reply) -> Result<TokenSet> {
-    token_set_of(&reply.error_for_status(Body::Sensitive)?)
+    token_set_of(&reply.error_for_status(Body::Sensitive)?, false)
 }
 
 /// A userinfo or introspection answer: JSON that may hold tokens or personal
@@ -703,9 +779,17 @@ pub(crate) fn validate_token_result_from(reply: Reply) -> Result<ValidateTokenRe
 
 /// `base` + an absolute path.
 /// A 2xx token answer, strictly parsed (RFC 6749 §5.1).
-pub(crate) fn token_set_of(reply: &Reply) -> Result<TokenSet> {
+/// After a DPoP request its `token_type` must be `DPoP` (RFC 9449 §5): a
+/// `Bearer` token is not bound to the key, and is refused by its own error.
+pub(crate) fn token_set_of(reply: &Reply, dpop: bool) -> Result<TokenSet> {
     let raw: RawTokenResponse = reply.json(Body::Sensitive)?;
-    TokenSet::from_raw(raw).map_err(|reason| Error::InvalidResponse {
+    if dpop && let Some(t) = raw.token_type().filter(|t| t.eq_ignore_ascii_case("bearer")) {
+        return Err(Error::DpopNotBound {
+            endpoint: reply.endpoint.clone(),
+            token_type: reply.provider_text(t),
+        });
+    }
+    TokenSet::from_raw(raw, dpop).map_err(|reason| Error::InvalidResponse {
         endpoint: reply.endpoint.clone(),
         // The reason quotes the provider (its token_type), which may echo what we sent.
         reason: reply.provider_text(&reason),

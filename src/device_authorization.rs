@@ -123,6 +123,6 @@ impl AuthenticationClient {
         let reply = self
             .token_reply("poll_device_token", form, Some(self.inner.token_auth))
             .await?;
-        token_set_of(&reply)
+        token_set_of(&reply, false)
     }
 }

@@ -180,6 +180,17 @@ pub enum Error {
         expired_at: u64,
     },
 
+    /// A request with a DPoP proof was answered with a token that is not
+    /// bound to the key (`token_type` `Bearer`, RFC 9449 §5): a thief of
+    /// that token could use it without the key, so it is refused.
+    #[error("{endpoint} answered a DPoP request with a {token_type} token, not a DPoP-bound one")]
+    DpopNotBound {
+        /// The endpoint, without query string.
+        endpoint: String,
+        /// The `token_type` the provider sent.
+        token_type: String,
+    },
+
     /// The persistence hook refused to store rotated tokens. The new tokens are
     /// still held in memory.
     #[error("persisting refreshed tokens failed: {0}")]

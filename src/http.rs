@@ -74,17 +74,21 @@ impl Http {
 
     /// `GET url`, optionally with a bearer token in the `Authorization` header.
     pub(crate) async fn get(&self, operation: &'static str, url: Url, bearer: Option<&str>) -> Result<Reply> {
-        let mut headers = HeaderMap::new();
+        let mut credentials = Credentials::default();
         if let Some(token) = bearer {
-            headers.insert(
-                header::AUTHORIZATION,
-                sensitive_header(&format!("Bearer {token}"))?,
-            );
+            credentials.insert(header::AUTHORIZATION, "Bearer ", token)?;
         }
-        let mut secrets = Redactions::default();
-        if let Some(token) = bearer {
-            secrets.value(token);
-        }
+        self.get_with(operation, url, credentials).await
+    }
+
+    /// `GET url` with credential headers (`Authorization`, a DPoP proof).
+    pub(crate) async fn get_with(
+        &self,
+        operation: &'static str,
+        url: Url,
+        credentials: Credentials,
+    ) -> Result<Reply> {
+        let Credentials { headers, mut secrets } = credentials;
         // A token in the query (validate_token) is also never echoed.
         for (_, v) in url.query_pairs() {
             secrets.value(&v);
@@ -102,7 +106,7 @@ impl Http {
         form: &Form,
         authorization: Option<HeaderValue>,
     ) -> Result<Reply> {
-        self.post_form_accepting(operation, url, form, authorization, "application/json")
+        self.post_form_full(operation, url, form, authorization, "application/json", Credentials::default())
             .await
     }
 
@@ -116,7 +120,36 @@ impl Http {
         authorization: Option<HeaderValue>,
         accept: &'static str,
     ) -> Result<Reply> {
-        let mut headers = HeaderMap::new();
+        self.post_form_full(operation, url, form, authorization, accept, Credentials::default())
+            .await
+    }
+
+    /// [`post_form`](Self::post_form) with more credential headers (a DPoP proof).
+    pub(crate) async fn post_form_with(
+        &self,
+        operation: &'static str,
+        url: Url,
+        form: &Form,
+        authorization: Option<HeaderValue>,
+        credentials: Credentials,
+    ) -> Result<Reply> {
+        self.post_form_full(operation, url, form, authorization, "application/json", credentials)
+            .await
+    }
+
+    async fn post_form_full(
+        &self,
+        operation: &'static str,
+        url: Url,
+        form: &Form,
+        authorization: Option<HeaderValue>,
+        accept: &'static str,
+        credentials: Credentials,
+    ) -> Result<Reply> {
+        let Credentials {
+            mut headers,
+            mut secrets,
+        } = credentials;
         headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -128,7 +161,8 @@ impl Http {
         let mut reply = self
             .send(operation, Method::POST, url, headers, Some(form.encode()))
             .await?;
-        reply.secrets = form.secrets.clone();
+        secrets.extend(&form.secrets);
+        reply.secrets = secrets;
         Ok(reply)
     }
 
@@ -244,7 +278,7 @@ impl Http {
     }
 }
 
-fn transport(e: reqwest::Error, endpoint: &str) -> Error {
+pub(crate) fn transport(e: reqwest::Error, endpoint: &str) -> Error {
     if e.is_timeout() {
         return Error::Timeout {
             endpoint: endpoint.to_owned(),
@@ -273,10 +307,33 @@ fn sensitive_header(value: &str) -> Result<HeaderValue> {
     Ok(v)
 }
 
+/// Request headers that carry credentials (`Authorization`, a DPoP proof),
+/// each marked sensitive and registered, exactly as sent, for scrubbing.
+#[derive(Default)]
+pub(crate) struct Credentials {
+    headers: HeaderMap,
+    secrets: Redactions,
+}
+
+impl Credentials {
+    /// Sets `name: {scheme}{credential}`; the credential is registered as a secret.
+    pub(crate) fn insert(&mut self, name: header::HeaderName, scheme: &str, credential: &str) -> Result<()> {
+        self.headers
+            .insert(name, sensitive_header(&format!("{scheme}{credential}"))?);
+        self.secrets.value(credential);
+        Ok(())
+    }
+
+    /// The headers, for a request this layer does not send.
+    pub(crate) fn into_headers(self) -> HeaderMap {
+        self.headers
+    }
+}
+
 /// A form body under construction, with the secrets the request carries (in
 /// the body or in a header) registered for scrubbing. Values are
 /// form-urlencoded when encoded (space becomes `+`).
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Form {
     pairs: Vec<(std::borrow::Cow<'static, str>, String)>,
     secrets: Redactions,
@@ -433,19 +490,24 @@ impl Reply {
         self.secrets.apply(text);
     }
 
+    /// The error of an RFC 6750 `Bearer` or RFC 9449 `DPoP` challenge.
     fn www_authenticate_error(&self) -> Option<(String, Option<String>)> {
-        let value = self.headers.get(header::WWW_AUTHENTICATE)?.to_str().ok()?;
-        let rest = value.trim_start().strip_prefix("Bearer")?.trim_start();
-        let params = parse_auth_params(rest);
-        let error = params
+        self.headers
+            .get_all(header::WWW_AUTHENTICATE)
             .iter()
-            .find(|(k, _)| k == "error")
-            .map(|(_, v)| v.clone())?;
-        let description = params
-            .iter()
-            .find(|(k, _)| k == "error_description")
-            .map(|(_, v)| v.clone());
-        Some((error, description))
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| challenge_params(v, "Bearer").or_else(|| challenge_params(v, "DPoP")))
+            .find_map(|params| {
+                let error = params
+                    .iter()
+                    .find(|(k, _)| k == "error")
+                    .map(|(_, v)| v.clone())?;
+                let description = params
+                    .iter()
+                    .find(|(k, _)| k == "error_description")
+                    .map(|(_, v)| v.clone());
+                Some((error, description))
+            })
     }
 
     /// Parses a 2xx JSON body.
@@ -479,6 +541,17 @@ fn json_text(v: &serde_json::Value) -> Option<String> {
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The parameters of a `WWW-Authenticate` value when its scheme is `scheme`
+/// (compared case-insensitively, RFC 7235 §2.1).
+pub(crate) fn challenge_params(value: &str, scheme: &str) -> Option<Vec<(String, String)>> {
+    let value = value.trim_start();
+    let (name, rest) = value.split_at_checked(scheme.len())?;
+    if !name.eq_ignore_ascii_case(scheme) || !(rest.is_empty() || rest.starts_with(' ')) {
+        return None;
+    }
+    Some(parse_auth_params(rest.trim_start()))
 }
 
 /// `key=value, key="quoted value"` pairs of an RFC 7235 challenge.

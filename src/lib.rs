@@ -165,6 +165,8 @@
 //!   with the provider's keys cached and rotated by [`jwks`];
 //! - [`authorization_details`]: RFC 9396 rich authorization requests and
 //!   RFC 8707 resource indicators;
+//! - [`dpop`]: sender-constrained tokens (RFC 9449), switched on with
+//!   [`AuthenticationClientBuilder::dpop`];
 //! - [`token_set`], [`userinfo`], [`introspection`]: typed responses;
 //! - [`access_token`]: RFC 9068 access-token verification; [`bearer`]: bearer
 //!   tokens at a resource server (JWTs verified, opaque ones introspected,
@@ -196,6 +198,7 @@ pub mod clock;
 pub mod config;
 pub mod device_authorization;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod flow;
 #[cfg(feature = "fuzzing")]

@@ -12,7 +12,8 @@ use crate::secret::{AccessToken, IdToken, RefreshToken};
 pub struct TokenSet {
     /// The access token.
     pub access_token: AccessToken,
-    /// Always `"Bearer"` (any other type is refused when parsing).
+    /// `"Bearer"`, or `"DPoP"` for tokens bound to a DPoP key (RFC 9449 §5);
+    /// any other type is refused when parsing.
     pub token_type: String,
     /// Lifetime of the access token in seconds, when the provider said.
     pub expires_in: Option<u64>,
@@ -63,15 +64,25 @@ pub(crate) struct RawTokenResponse {
     extra: Map<String, Value>,
 }
 
+impl RawTokenResponse {
+    /// The `token_type` as the provider wrote it.
+    pub(crate) fn token_type(&self) -> Option<&str> {
+        self.token_type.as_deref()
+    }
+}
+
 impl TokenSet {
-    /// Why a token response is refused, or the token set.
-    pub(crate) fn from_raw(raw: RawTokenResponse) -> Result<TokenSet, String> {
+    /// Why a token response is refused, or the token set. The `token_type`
+    /// must be `Bearer`, or `DPoP` when the request carried a DPoP proof
+    /// (`dpop`); either in any case (docs/protocol.md §2.6, §2.8).
+    pub(crate) fn from_raw(raw: RawTokenResponse, dpop: bool) -> Result<TokenSet, String> {
         let access_token = raw
             .access_token
             .ok_or_else(|| "the token response has no access_token".to_owned())?;
+        let expected = if dpop { "DPoP" } else { "Bearer" };
         let token_type = match raw.token_type {
-            Some(t) if t.eq_ignore_ascii_case("bearer") => "Bearer".to_owned(),
-            Some(t) => return Err(format!("token_type {t:?} is not Bearer")),
+            Some(t) if t.eq_ignore_ascii_case(expected) => expected.to_owned(),
+            Some(t) => return Err(format!("token_type {t:?} is not {expected}")),
             None => return Err("the token response has no token_type".to_owned()),
         };
         Ok(TokenSet {
@@ -144,7 +155,7 @@ mod tests {
 
     fn parse(json: &str) -> Result<TokenSet, String> {
         let raw: RawTokenResponse = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        TokenSet::from_raw(raw)
+        TokenSet::from_raw(raw, false)
     }
 
     #[test]

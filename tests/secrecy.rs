@@ -455,6 +455,84 @@ async fn client_assertions_and_the_private_key_never_show() {
                 "output {i} shows key material: {text}"
             );
         }
+/// A DPoP session's private key, its proofs and its bound tokens stay out of
+/// errors, `Debug` and logs, even when the provider echoes every header
+/// (RFC 9449 proofs are credentials: a replayed one is refused, but a
+/// captured one is still a secret).
+#[tokio::test]
+async fn dpop_keys_and_proofs_never_show() {
+    use authing_oidc::dpop::DpopKey;
+    use authing_oidc::flow::{PendingCallback, Unauthorized};
+    let logs = log_buffer();
+    let server = MockServer::start().await;
+    echo_everything(&server);
+    server.on(
+        "/oidc/me",
+        Canned::raw(401, "text/html", "<h1>bad proof {echo}</h1>")
+            .with_header(
+                "www-authenticate",
+                "DPoP error=\"invalid_dpop_proof\", error_description=\"{echo}\"",
+            )
+            .echoing(),
+    );
+    let c = AuthenticationClient::builder()
+        .app_id("app")
+        .secret(CANARIES[0])
+        .app_host(server.url())
+        .redirect_uri("https://example.com/cb")
+        .dpop(authing_oidc::SigningAlgorithm::ES256)
+        .build()
+        .unwrap();
+    let key = DpopKey::generate(authing_oidc::SigningAlgorithm::ES256).unwrap();
+    let at = AccessToken::new(CANARIES[1]);
+    let outputs = [
+        show(&c.get_user_info_by_access_token_with_dpop(&at, &key).await),
+        show(
+            &c.get_new_access_token_by_refresh_token_with_dpop(&RefreshToken::new(CANARIES[2]), &key)
+                .await,
+        ),
+        show(
+            &c.get_access_token_by_code_with_dpop(&AuthorizationCode::new(CANARIES[4]), None, &key)
+                .await,
+        ),
+        format!("{key:?}"),
+    ];
+    let requests = server.requests();
+    let proofs: Vec<String> = requests.iter().filter_map(|r| r.header("dpop")).collect();
+    assert_eq!(proofs.len(), 3, "every request carried a proof");
+    assert_eq!(
+        requests[0].header("authorization"),
+        Some(format!("DPoP {}", CANARIES[1]))
+    );
+    for out in &outputs {
+        assert_clean("a DPoP operation", out);
+        for proof in &proofs {
+            assert!(!out.contains(proof.as_str()), "a proof leaks: {out}");
+        }
+    }
+    assert!(outputs[0].contains("[REDACTED]"), "{}", outputs[0]);
+    // The private key of a login: only its saved form holds it.
+    let (_url, pending) = Unauthorized::new(c.clone()).start().unwrap();
+    let saved = pending.export_with_secrets();
+    let private = serde_json::to_value(&saved).unwrap()["dpop_key"]["pkcs8"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(private.len() > 40);
+    let restored = PendingCallback::restore_from_trusted_store(c.clone(), saved.clone()).unwrap();
+    for shown in [
+        format!("{pending:?}"),
+        format!("{saved:?}"),
+        format!("{restored:?}"),
+        format!("{c:?}"),
+    ] {
+        assert!(!shown.contains(&private), "the private key leaks: {shown}");
+    }
+    let all_logs = captured_logs(&logs);
+    assert_clean("logs", &all_logs);
+    assert!(!all_logs.contains(&private));
+    for proof in &proofs {
+        assert!(!all_logs.contains(proof.as_str()), "a proof reaches a log line");
     }
 }
 

@@ -98,6 +98,17 @@ impl AuthenticationClient {
     /// The returned [`AuthorizeUrl`] holds the state and nonce to check the
     /// callback against, as [`build_authorize_url`](Self::build_authorize_url)'s does.
     pub async fn push_authorization_request(&self, params: AuthorizeParams) -> Result<AuthorizeUrl> {
+        self.push_authorization_request_with(params, None).await
+    }
+
+    /// [`push_authorization_request`](Self::push_authorization_request) with
+    /// a DPoP proof of `dpop` (RFC 9449 §10.1), answered once more with the
+    /// provider's nonce when it asks for one.
+    pub(crate) async fn push_authorization_request_with(
+        &self,
+        params: AuthorizeParams,
+        dpop: Option<&crate::dpop::DpopKey>,
+    ) -> Result<AuthorizeUrl> {
         let prepared = self.prepared(params)?;
         let endpoint = self.endpoint(Endpoint::PushedAuthorization)?;
         let mut form = Form::new();
@@ -113,10 +124,15 @@ impl AuthenticationClient {
                 }
             }
         }
-        let authorization = self.authenticate(self.inner.token_auth, &mut form)?;
+        // Client authentication is added per attempt, so a nonce retry sends a fresh assertion.
         let reply = self
-            .http()
-            .post_form("pushed_authorization_request", endpoint, &form, authorization)
+            .post_form_dpop(
+                "pushed_authorization_request",
+                endpoint,
+                &form,
+                Some(self.inner.token_auth),
+                dpop,
+            )
             .await?
             .error_for_status(Body::Quotable)?;
         // RFC 9126 §2.2 says 201; a 200 with the same body is taken too.

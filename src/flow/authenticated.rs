@@ -10,6 +10,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::client::AuthenticationClient;
+use crate::dpop::DpopKey;
 use crate::error::{Error, Result};
 use crate::id_token::IdTokenClaims;
 use crate::introspection::Introspection;
@@ -24,6 +25,7 @@ use super::store::{LeaseOptions, PersistenceStore, SaveCondition, SessionStore};
 mod claims;
 mod refresh;
 mod shared;
+mod resource;
 
 use claims::StoredClaims;
 
@@ -94,6 +96,9 @@ struct Session {
     /// [`SessionStore`], or the [`TokenPersistence`] hook as one.
     store: RwLock<Option<Attached>>,
     margin_secs: AtomicU64,
+    /// The DPoP key the tokens are bound to (RFC 9449), for the whole session:
+    /// refreshes keep using it, so a bound refresh token stays usable.
+    dpop: Option<Arc<DpopKey>>,
 }
 
 /// The store a session is attached to, under which key.
@@ -169,6 +174,7 @@ impl std::fmt::Debug for Authenticated {
             .field("sub", &t.claims().sub)
             .field("expires_at", &t.expires_at)
             .field("has_refresh_token", &t.refresh_token.is_some())
+            .field("dpop", &self.inner.dpop)
             .field("ended", &t.ended)
             .finish_non_exhaustive()
     }
@@ -180,6 +186,7 @@ impl Authenticated {
         tokens: TokenSet,
         id_token: IdToken,
         claims: IdTokenClaims,
+        dpop: Option<Arc<DpopKey>>,
     ) -> Self {
         let now = client.clock().unix_now();
         let state = Tokens {
@@ -195,10 +202,10 @@ impl Authenticated {
             ended: None,
             unpersisted: None,
         };
-        Self::from_tokens(client, state)
+        Self::from_tokens(client, state, dpop)
     }
 
-    fn from_tokens(client: AuthenticationClient, tokens: Tokens) -> Self {
+    fn from_tokens(client: AuthenticationClient, tokens: Tokens, dpop: Option<Arc<DpopKey>>) -> Self {
         Authenticated {
             inner: Arc::new(Session {
                 client,
@@ -207,6 +214,7 @@ impl Authenticated {
                 commit: tokio::sync::Mutex::new(()),
                 store: RwLock::new(None),
                 margin_secs: AtomicU64::new(DEFAULT_REFRESH_MARGIN.as_secs()),
+                dpop,
             }),
         }
     }
@@ -227,6 +235,12 @@ impl Authenticated {
     /// The verified claims of the id_token (updated by refreshes that return one).
     pub fn claims(&self) -> IdTokenClaims {
         self.read().claims()
+    }
+
+    /// The RFC 7638 thumbprint of the DPoP key this session's tokens are
+    /// bound to (their `cnf.jkt`), when it uses DPoP.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.inner.dpop.as_deref().map(DpopKey::thumbprint)
     }
 
     /// The user's id at the provider.
@@ -321,7 +335,7 @@ impl Authenticated {
         let info = self
             .inner
             .client
-            .get_user_info_by_access_token(&token.access_token)
+            .userinfo_with(&token.access_token, self.inner.dpop.as_deref())
             .await?;
         if info.sub != self.read().claims().sub {
             return Err(Error::SubMismatch);
@@ -382,7 +396,6 @@ impl Authenticated {
 
     fn saved(&self, t: &Tokens) -> SavedSession {
         SavedSession {
-            version: SavedSession::VERSION,
             issuer: self.inner.client.issuer().to_owned(),
             client_id: self.inner.client.app_id().to_owned(),
             access_token: t.access_token.expose_secret().to_owned(),
@@ -393,6 +406,8 @@ impl Authenticated {
             scope: t.scope.clone(),
             claims: t.claims(),
             refresh_count: t.refreshes,
+            version: SavedSession::version_for(self.inner.dpop.is_some()),
+            dpop_key: self.inner.dpop.as_ref().map(|k| k.export_with_secrets()),
         }
     }
 
@@ -410,6 +425,7 @@ impl Authenticated {
     /// expired since). One made for another issuer or client id is refused.
     pub fn restore_from_trusted_store(client: AuthenticationClient, saved: SavedSession) -> Result<Self> {
         saved.check(&client)?;
+        let dpop = saved.restore_dpop_key()?;
         let lifetime = saved.lifetime_secs;
         let id_token = IdToken::new(saved.id_token);
         Ok(Self::from_tokens(
@@ -427,6 +443,7 @@ impl Authenticated {
                 ended: None,
                 unpersisted: None,
             },
+            dpop,
         ))
     }
 
@@ -440,7 +457,7 @@ impl Authenticated {
             .clone()
             .ok_or_else(|| Error::input("the token set has no id_token"))?;
         let claims = decode_unverified(&id_token)?;
-        Ok(Self::from_verified(client, tokens, id_token, claims))
+        Ok(Self::from_verified(client, tokens, id_token, claims, None))
     }
 }
 

@@ -145,44 +145,44 @@ impl Unauthorized {
 
     /// Generates state, nonce and a PKCE S256 verifier (OS CSPRNG) and returns
     /// the URL to send the browser to, with the [`PendingCallback`] that owns
-    /// those secrets.
+    /// those secrets. With DPoP on
+    /// ([`dpop`](crate::AuthenticationClientBuilder::dpop)) it also makes the
+    /// session's key pair and names it in `dpop_jkt` (RFC 9449 §10), so the
+    /// code can only be exchanged with that key.
     ///
     /// A client that pushes its authorization requests (PAR: configured,
     /// required by the provider, or the FAPI 2.0 preset) must make a request
     /// first: use [`begin`](Self::begin); `start` refuses with a
     /// configuration error.
     pub fn start(self) -> Result<(Url, PendingCallback)> {
-        let (client, params, verifier, pending_max_age) = self.prepare()?;
+        let (client, params, keys, pending_max_age) = self.prepare()?;
         let (response_mode, max_age) = (params.response_mode, params.max_age);
         let login = client.build_authorize_url(params)?;
-        Self::pending(client, login, verifier, response_mode, max_age, pending_max_age)
+        Self::pending(client, login, keys, response_mode, max_age, pending_max_age)
     }
 
     /// [`start`](Self::start) for every client: when the client pushes its
     /// authorization requests (RFC 9126), the request is pushed here —
     /// client-authenticated, signed when the client uses request objects —
     /// and the URL carries only `client_id` and the `request_uri`; otherwise
-    /// it is `start`'s URL.
+    /// it is `start`'s URL. With DPoP the push carries a proof of the
+    /// session's key (RFC 9449 §10.1) besides `dpop_jkt`.
     pub async fn begin(self) -> Result<(Url, PendingCallback)> {
         if !self.client.uses_par() {
             return self.start();
         }
-        let (client, params, verifier, pending_max_age) = self.prepare()?;
+        let (client, params, keys, pending_max_age) = self.prepare()?;
         let (response_mode, max_age) = (params.response_mode, params.max_age);
-        let login = client.push_authorization_request(params).await?;
-        Self::pending(client, login, verifier, response_mode, max_age, pending_max_age)
+        let login = client
+            .push_authorization_request_with(params, keys.dpop.as_deref())
+            .await?;
+        Self::pending(client, login, keys, response_mode, max_age, pending_max_age)
     }
 
-    /// The request's parameters with `openid` in the scope and a fresh PKCE
-    /// S256 challenge; the verifier.
-    fn prepare(
-        self,
-    ) -> Result<(
-        AuthenticationClient,
-        AuthorizeParams,
-        crate::secret::CodeVerifier,
-        Duration,
-    )> {
+    /// The request's parameters with `openid` in the scope, a fresh PKCE
+    /// S256 challenge and, with DPoP, the new key's `dpop_jkt`; the verifier
+    /// and the key.
+    fn prepare(self) -> Result<(AuthenticationClient, AuthorizeParams, LoginKeys, Duration)> {
         if self.client.protocol() != crate::Protocol::Oidc {
             return Err(Error::config("the typed login flow needs protocol oidc"));
         }
@@ -200,13 +200,24 @@ impl Unauthorized {
         let challenge = pkce::code_challenge(&verifier, CodeChallengeMethod::S256)?;
         params.code_challenge = Some(challenge.as_str().to_owned());
         params.code_challenge_method = Some(CodeChallengeMethod::S256);
-        Ok((self.client, params, verifier, self.pending_max_age))
+        let dpop = match self.client.dpop_algorithm() {
+            Some(alg) => {
+                let key = crate::dpop::DpopKey::generate(alg)?;
+                params
+                    .extra
+                    .push(("dpop_jkt".to_owned(), key.thumbprint().to_owned()));
+                Some(std::sync::Arc::new(key))
+            }
+            None => None,
+        };
+        let keys = LoginKeys { verifier, dpop };
+        Ok((self.client, params, keys, self.pending_max_age))
     }
 
     fn pending(
         client: AuthenticationClient,
         login: crate::authorize::AuthorizeUrl,
-        verifier: crate::secret::CodeVerifier,
+        keys: LoginKeys,
         response_mode: Option<ResponseMode>,
         max_age: Option<u64>,
         pending_max_age: Duration,
@@ -223,7 +234,8 @@ impl Unauthorized {
             pending::Secrets {
                 state,
                 nonce,
-                code_verifier: verifier,
+                code_verifier: keys.verifier,
+                dpop: keys.dpop,
             },
             redirect_uri,
             response_mode,
@@ -232,4 +244,11 @@ impl Unauthorized {
         );
         Ok((login.url, pending))
     }
+}
+
+/// The secrets a login makes before its URL: the PKCE verifier and, with
+/// DPoP, the session's key.
+struct LoginKeys {
+    verifier: crate::secret::CodeVerifier,
+    dpop: Option<std::sync::Arc<crate::dpop::DpopKey>>,
 }

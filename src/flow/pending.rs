@@ -1,10 +1,12 @@
 //! [`PendingCallback`]: a login waiting for the browser to come back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::authorize::ResponseMode;
 use crate::callback::{CallbackParams, mode_name};
 use crate::client::AuthenticationClient;
+use crate::dpop::DpopKey;
 use crate::error::{AuthorizationError, Error, Result};
 use crate::id_token::VerifyOptions;
 use crate::redirect_uri::RedirectUri;
@@ -17,6 +19,8 @@ pub(super) struct Secrets {
     pub(super) state: State,
     pub(super) nonce: Nonce,
     pub(super) code_verifier: CodeVerifier,
+    /// The session's DPoP key (RFC 9449), when the client uses DPoP.
+    pub(super) dpop: Option<Arc<DpopKey>>,
 }
 
 /// A login that sent the browser to the provider and waits for the callback.
@@ -79,6 +83,12 @@ impl PendingCallback {
         self.redirect_uri.as_str()
     }
 
+    /// The RFC 7638 thumbprint of this login's DPoP key (the `dpop_jkt` the
+    /// authorize URL carries), when the client uses DPoP.
+    pub fn dpop_thumbprint(&self) -> Option<&str> {
+        self.secrets.dpop.as_deref().map(DpopKey::thumbprint)
+    }
+
     /// When the login started, in seconds since the epoch.
     pub fn created_at(&self) -> u64 {
         self.created_at
@@ -98,6 +108,7 @@ impl PendingCallback {
                 Some(&self.secrets.code_verifier),
                 &self.redirect_uri,
                 &crate::authorization_details::TokenRequestExtras::new(),
+                self.secrets.dpop.as_deref(),
             )
             .await?;
         let id_token = tokens.id_token.clone().ok_or_else(|| Error::InvalidResponse {
@@ -117,6 +128,7 @@ impl PendingCallback {
             tokens,
             id_token,
             claims,
+            self.secrets.dpop,
         ))
     }
 
@@ -199,8 +211,10 @@ impl PendingCallback {
     /// with a stolen code. Take it back with
     /// [`restore_from_trusted_store`](Self::restore_from_trusted_store).
     pub fn export_with_secrets(&self) -> SavedPendingCallback {
+        let dpop_key = self.secrets.dpop.as_ref().map(|k| k.export_with_secrets());
         SavedPendingCallback {
-            version: SavedPendingCallback::VERSION,
+            version: SavedPendingCallback::version_for(dpop_key.is_some()),
+            dpop_key,
             issuer: self.client.issuer().to_owned(),
             client_id: self.client.app_id().to_owned(),
             redirect_uri: self.redirect_uri.as_str().to_owned(),
@@ -247,6 +261,7 @@ impl PendingCallback {
                 state: State::new(saved.state.clone()),
                 nonce: Nonce::new(saved.nonce.clone()),
                 code_verifier: CodeVerifier::new(saved.code_verifier.clone()),
+                dpop: saved.restore_dpop_key()?,
             },
             redirect_uri,
             response_mode,

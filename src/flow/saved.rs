@@ -2,9 +2,12 @@
 //! holding secrets in plain text, and produced only by calls whose names say
 //! so. Their `Debug` still redacts.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::client::AuthenticationClient;
+use crate::dpop::{DpopKey, SavedDpopKey};
 use crate::error::{Error, Result};
 use crate::id_token::IdTokenClaims;
 
@@ -25,10 +28,22 @@ pub struct SavedPendingCallback {
     pub(super) state: String,
     pub(super) nonce: String,
     pub(super) code_verifier: String,
+    /// The DPoP key (RFC 9449) of a login that uses one; only in version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) dpop_key: Option<SavedDpopKey>,
 }
 
 impl SavedPendingCallback {
-    pub(super) const VERSION: u32 = 1;
+    /// Version 1 without a DPoP key, so saves of logins without DPoP read as
+    /// before; version 2 with one, which an SDK that would drop the key
+    /// refuses rather than send its bound tokens without it.
+    pub(super) fn version_for(dpop: bool) -> u32 {
+        if dpop { 2 } else { 1 }
+    }
+
+    pub(super) fn restore_dpop_key(&self) -> Result<Option<Arc<DpopKey>>> {
+        restore_key(self.version, self.dpop_key.as_ref())
+    }
 
     /// The issuer it was made for.
     pub fn issuer(&self) -> &str {
@@ -41,7 +56,7 @@ impl SavedPendingCallback {
     }
 
     pub(super) fn check(&self, client: &AuthenticationClient) -> Result<()> {
-        check_owner(self.version, Self::VERSION, &self.issuer, &self.client_id, client)
+        check_owner(self.version, &self.issuer, &self.client_id, client)
     }
 }
 
@@ -79,10 +94,25 @@ pub struct SavedSession {
     /// Successful refreshes since the login (absent in older saves: 0).
     #[serde(default)]
     pub(super) refresh_count: u64,
+    /// The DPoP key (RFC 9449) the tokens are bound to; only in version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) dpop_key: Option<SavedDpopKey>,
 }
 
 impl SavedSession {
-    pub(super) const VERSION: u32 = 1;
+    /// 1 without a DPoP key, 2 with one (see [`SavedPendingCallback`]'s).
+    pub(super) fn version_for(dpop: bool) -> u32 {
+        SavedPendingCallback::version_for(dpop)
+    }
+
+    pub(super) fn restore_dpop_key(&self) -> Result<Option<Arc<DpopKey>>> {
+        restore_key(self.version, self.dpop_key.as_ref())
+    }
+
+    /// Whether the session's tokens are bound to a DPoP key it holds.
+    pub fn uses_dpop(&self) -> bool {
+        self.dpop_key.is_some()
+    }
 
     /// The issuer it was made for.
     pub fn issuer(&self) -> &str {
@@ -111,7 +141,7 @@ impl SavedSession {
     }
 
     pub(super) fn check(&self, client: &AuthenticationClient) -> Result<()> {
-        check_owner(self.version, Self::VERSION, &self.issuer, &self.client_id, client)?;
+        check_owner(self.version, &self.issuer, &self.client_id, client)?;
         if self.claims.iss != self.issuer || !self.claims.aud.iter().any(|a| a == &self.client_id) {
             return Err(Error::Restore(
                 "the saved claims belong to another issuer or client".to_owned(),
@@ -130,20 +160,18 @@ impl std::fmt::Debug for SavedSession {
             .field("sub", &self.claims.sub)
             .field("expires_at", &self.expires_at)
             .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("uses_dpop", &self.dpop_key.is_some())
             .finish_non_exhaustive()
     }
 }
 
-fn check_owner(
-    version: u32,
-    expected: u32,
-    issuer: &str,
-    client_id: &str,
-    client: &AuthenticationClient,
-) -> Result<()> {
-    if version != expected {
+/// The newest version this SDK reads and writes.
+const LATEST: u32 = 2;
+
+fn check_owner(version: u32, issuer: &str, client_id: &str, client: &AuthenticationClient) -> Result<()> {
+    if !(1..=LATEST).contains(&version) {
         return Err(Error::Restore(format!(
-            "unknown version {version} (this SDK writes {expected})"
+            "unknown version {version} (this SDK reads 1 to {LATEST})"
         )));
     }
     if issuer != client.issuer() {
@@ -159,4 +187,16 @@ fn check_owner(
         )));
     }
     Ok(())
+}
+
+/// The DPoP key of a save: required in version 2, absent in version 1.
+fn restore_key(version: u32, saved: Option<&SavedDpopKey>) -> Result<Option<Arc<DpopKey>>> {
+    match (version, saved) {
+        (1, None) => Ok(None),
+        (2, Some(saved)) => Ok(Some(Arc::new(DpopKey::restore(saved)?))),
+        (2, None) => Err(Error::Restore("a version 2 save without its DPoP key".to_owned())),
+        _ => Err(Error::Restore(
+            "a DPoP key in a version 1 save (version 2 carries one)".to_owned(),
+        )),
+    }
 }

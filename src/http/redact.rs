@@ -51,6 +51,13 @@ impl Redactions {
         }
     }
 
+    /// Adds every spelling `other` holds.
+    pub(crate) fn extend(&mut self, other: &Redactions) {
+        for s in &other.spellings {
+            self.exact(s.clone());
+        }
+    }
+
     /// Replaces every registered spelling in `text` with `[REDACTED]`, longest
     /// first, so a spelling that contains another is taken out whole.
     pub(crate) fn apply(&self, text: &mut String) {

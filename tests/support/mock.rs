@@ -191,9 +191,16 @@ fn echo_values(r: &Recorded) -> String {
                 );
             }
         }
-        if let Some(t) = auth.strip_prefix("Bearer ") {
+        if let Some(t) = auth
+            .strip_prefix("Bearer ")
+            .or_else(|| auth.strip_prefix("DPoP "))
+        {
             values.push(t.to_owned());
         }
+    }
+    // A DPoP proof (RFC 9449) is a credential too.
+    if let Some(proof) = r.header("dpop") {
+        values.push(proof);
     }
     values.join(" ")
 }

@@ -216,7 +216,12 @@ impl Authenticated {
             }
         };
         tracing::info!(issuer = %self.inner.client.issuer(), "refreshing the access token");
-        let answer = match self.inner.client.refresh_grant(&refresh_token).await {
+        let answer = match self
+            .inner
+            .client
+            .refresh_grant(&refresh_token, self.inner.dpop.as_deref())
+            .await
+        {
             Ok(answer) => answer,
             Err(e) if e.oauth_error() == Some("invalid_grant") => {
                 tracing::warn!(issuer = %self.inner.client.issuer(), "refresh token refused; the session ends");
