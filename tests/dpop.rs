@@ -2,7 +2,14 @@
 //! record every request and answer by script: the proof's exact header and
 //! claims, `dpop_jkt`, `Authorization: DPoP`, the one nonce retry (and no
 //! second one), the remembered nonce, `token_type`, and the key in saved
-//! state (docs/protocol.md §2.8, §6).
+//! state (docs/protocol.md §2.8, §6). Then against panva's oidc-provider with
+//! DPoP nonces required (tests/interop/plugins/dpop.mjs): the typed flow,
+//! refresh, userinfo and revocation, and the provider's own refusals of a
+//! bound token sent as a bearer token and of a replayed proof.
+
+#[path = "support/panva.rs"]
+#[allow(dead_code)]
+mod panva;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -532,4 +539,265 @@ async fn other_algorithms_are_refused_when_the_client_is_built() {
             .unwrap_err();
         assert!(matches!(e, Error::Config(_)), "{e:?}");
     }
+}
+
+// ------------------------------------------------------ panva's oidc-provider
+
+async fn panva() -> panva::PanvaProvider {
+    panva::PanvaProvider::start(panva::PanvaOptions::default().plugin("plugins/dpop.mjs")).await
+}
+
+async fn panva_client(provider: &panva::PanvaProvider, client_id: &str) -> AuthenticationClient {
+    let info = provider.client_info(client_id);
+    let method = match info.token_endpoint_auth_method.as_str() {
+        "none" => authing_oidc::AuthMethod::None,
+        _ => authing_oidc::AuthMethod::ClientSecretPost,
+    };
+    let mut b = AuthenticationClient::builder()
+        .app_id(client_id)
+        .redirect_uri(panva::CALLBACK)
+        .token_endpoint_auth_method(method)
+        .introspection_endpoint_auth_method(method)
+        .revocation_endpoint_auth_method(method)
+        .dpop(SigningAlgorithm::ES256);
+    if let Some(secret) = &info.client_secret {
+        b = b.secret(secret.as_str());
+    }
+    b.discover(provider.issuer()).await.unwrap()
+}
+
+async fn panva_sign_in(provider: &panva::PanvaProvider, client: &AuthenticationClient) -> Authenticated {
+    let (url, pending) = Unauthorized::new(client.clone())
+        .scope("openid profile email offline_access")
+        .start()
+        .unwrap();
+    let jkt = pending.dpop_thumbprint().unwrap().to_owned();
+    assert!(url.query_pairs().any(|(k, v)| k == "dpop_jkt" && v == jkt));
+    let callback = provider.login(url.as_str(), "alice").await;
+    let params = match &callback {
+        panva::Callback::Redirect(url) => CallbackParams::from_url(url),
+        panva::Callback::FormPost { body, .. } => CallbackParams::from_form_post(body),
+    }
+    .unwrap();
+    let session = pending
+        .complete(params)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", client.app_id(), provider.log()));
+    assert_eq!(session.dpop_thumbprint(), Some(jkt.as_str()));
+    session
+}
+
+/// The whole typed flow with DPoP, for a confidential and a public client:
+/// every token the provider issues is bound to the session's key (`cnf.jkt`,
+/// RFC 9449 §6), refresh keeps the binding, userinfo and revocation work.
+#[tokio::test]
+async fn panva_typed_flow_refresh_userinfo_and_revocation_with_dpop() {
+    let provider = panva().await;
+    for client_id in ["rp-dpop", "rp-dpop-public"] {
+        let client = panva_client(&provider, client_id).await;
+        let session = panva_sign_in(&provider, &client).await;
+        let jkt = session.dpop_thumbprint().unwrap().to_owned();
+        let bound = |i: &authing_oidc::Introspection| {
+            i.extra
+                .get("cnf")
+                .and_then(|c| c.get("jkt"))
+                .and_then(Value::as_str)
+                == Some(jkt.as_str())
+        };
+        let at = session.introspect().await.unwrap();
+        assert!(
+            at.active && bound(&at),
+            "{client_id}: the access token is bound: {at:?}"
+        );
+        assert_eq!(at.token_type.as_deref(), Some("DPoP"));
+        let info = session.userinfo().await.unwrap();
+        assert_eq!(info.sub, "alice");
+
+        let before = session.current_access_token().access_token;
+        let after = session.force_refresh().await.unwrap().access_token;
+        assert_ne!(before.expose_secret(), after.expose_secret());
+        let at = session.introspect().await.unwrap();
+        assert!(
+            at.active && bound(&at),
+            "{client_id}: the refreshed token is bound too"
+        );
+        if client_id == "rp-dpop-public" {
+            // A public client's refresh token is bound to the key as well (RFC 9449 §5).
+            let rt = session.introspect_refresh_token().await.unwrap().unwrap();
+            assert!(bound(&rt), "{client_id}: {rt:?}");
+        }
+        assert_eq!(session.userinfo().await.unwrap().sub, "alice");
+
+        // The saved session carries the key; the restored one keeps working.
+        let restored =
+            Authenticated::restore_from_trusted_store(client.clone(), session.export_with_secrets()).unwrap();
+        assert_eq!(restored.userinfo().await.unwrap().sub, "alice");
+
+        let access = session.current_access_token().access_token;
+        session.revoke().await.unwrap();
+        let e = client.introspect_token(&access).await.unwrap();
+        assert!(!e.active, "{client_id}: revoked");
+    }
+}
+
+/// The public client's refresh token is bound: another key cannot use it.
+#[tokio::test]
+async fn panva_refuses_a_bound_refresh_token_with_another_key() {
+    let provider = panva().await;
+    let client = panva_client(&provider, "rp-dpop-public").await;
+    let session = panva_sign_in(&provider, &client).await;
+    let other = authing_oidc::dpop::DpopKey::generate(SigningAlgorithm::ES256).unwrap();
+    let e = client
+        .get_new_access_token_by_refresh_token_with_dpop(&session.refresh_token().unwrap(), &other)
+        .await
+        .unwrap_err();
+    assert_eq!(e.oauth_error(), Some("invalid_grant"), "{e:?}");
+}
+
+/// A DPoP-bound access token sent as a plain bearer token is refused by the
+/// provider (RFC 9449 §7.2): the binding is enforced, not advisory.
+#[tokio::test]
+async fn panva_refuses_a_bound_token_presented_as_a_bearer_token() {
+    let provider = panva().await;
+    let client = panva_client(&provider, "rp-dpop").await;
+    let session = panva_sign_in(&provider, &client).await;
+    let token = session.access_token().await.unwrap().access_token;
+    match client.get_user_info_by_access_token(&token).await {
+        Err(Error::Op(op)) => {
+            assert_eq!(op.status, 401, "{op}");
+            assert_eq!(op.error.as_deref(), Some("invalid_token"), "{op}");
+        }
+        other => panic!("a bound token as a bearer token: {other:?}"),
+    }
+    // With its proof, the same token is accepted.
+    assert_eq!(session.userinfo().await.unwrap().sub, "alice");
+}
+
+/// A proof is good for one request: sent again, the provider refuses it
+/// (RFC 9449 §11.1, `jti` replay).
+#[tokio::test]
+async fn panva_refuses_a_replayed_proof() {
+    let provider = panva().await;
+    let client = panva_client(&provider, "rp-dpop").await;
+    let session = panva_sign_in(&provider, &client).await;
+    let me = url::Url::parse(
+        client
+            .provider_metadata()
+            .unwrap()
+            .userinfo_endpoint
+            .as_deref()
+            .unwrap(),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    // The nonce from the login is remembered, so the first use is accepted.
+    let headers = session
+        .authorize_request(&reqwest::Method::GET, &me)
+        .await
+        .unwrap();
+    let first = http
+        .get(me.clone())
+        .headers(headers.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200, "{:?}", first.headers());
+    let replay = http.get(me.clone()).headers(headers).send().await.unwrap();
+    assert_eq!(replay.status(), 401);
+    let challenge = replay.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(
+        challenge.contains("invalid_token") || challenge.contains("invalid_dpop_proof"),
+        "{challenge}"
+    );
+    assert!(
+        provider.log().contains("Replay") || challenge.contains("Replay"),
+        "{challenge}\n{}",
+        provider.log()
+    );
+    // A fresh proof for the same token is fine.
+    let again = session.send(http.get(me)).await.unwrap();
+    assert_eq!(again.status(), 200);
+}
+
+// ------------------------------------------------- the development provider
+
+/// The embedded development provider speaks DPoP too (so the quickstart can
+/// show it offline): it checks proofs, demands its nonce when configured,
+/// binds the code (`dpop_jkt`) and the tokens (`cnf.jkt`), answers `DPoP`,
+/// and refuses a bound token without its proof.
+#[tokio::test]
+async fn the_dev_provider_binds_tokens_and_demands_its_nonce() {
+    use authing_oidc_dev_provider::{DevProvider, DevProviderConfig, login_without_browser};
+    let mut config = DevProviderConfig::default();
+    config.require_dpop_nonce = true;
+    let p = DevProvider::start(config).await.unwrap();
+    for (app_id, secret, method) in [
+        (
+            "dev-app",
+            Some("dev-app-secret"),
+            authing_oidc::AuthMethod::ClientSecretPost,
+        ),
+        ("dev-app-public", None, authing_oidc::AuthMethod::None),
+    ] {
+        let mut b = AuthenticationClient::builder()
+            .app_id(app_id)
+            .app_host(p.app_host())
+            .redirect_uri("http://127.0.0.1:3000/callback")
+            .token_endpoint_auth_method(method)
+            .introspection_endpoint_auth_method(method)
+            .revocation_endpoint_auth_method(method)
+            .dpop(SigningAlgorithm::ES256);
+        if let Some(s) = secret {
+            b = b.secret(s);
+        }
+        let client = b.build().unwrap();
+        let (url, pending) = Unauthorized::new(client.clone())
+            .scope("openid profile email offline_access")
+            .start()
+            .unwrap();
+        let response = login_without_browser(url.as_str(), "alice", "alice-password")
+            .await
+            .unwrap();
+        let callback = match response {
+            authing_oidc_dev_provider::AuthorizationResponse::Redirect(u) => {
+                CallbackParams::from_url(u.as_str()).unwrap()
+            }
+            other => panic!("{other:?}"),
+        };
+        let session = pending.complete(callback).await.unwrap();
+        let jkt = session.dpop_thumbprint().unwrap().to_owned();
+        let at = session.current_access_token().access_token;
+        let payload: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(at.expose_secret().split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            payload["cnf"]["jkt"],
+            jkt.as_str(),
+            "{app_id}: the token names its key"
+        );
+        assert_eq!(session.userinfo().await.unwrap().sub, session.subject());
+        // A bound token without its proof is refused.
+        let e = client.get_user_info_by_access_token(&at).await.unwrap_err();
+        assert!(matches!(&e, Error::Op(op) if op.status == 401), "{e:?}");
+        // Refresh with the same key works; with another key a public client's refresh token does not.
+        let refreshed = session.force_refresh().await.unwrap().access_token;
+        assert_ne!(refreshed.expose_secret(), at.expose_secret());
+        assert_eq!(session.userinfo().await.unwrap().sub, session.subject());
+        let other = authing_oidc::dpop::DpopKey::generate(SigningAlgorithm::ES256).unwrap();
+        let with_other = client
+            .get_new_access_token_by_refresh_token_with_dpop(&session.refresh_token().unwrap(), &other)
+            .await;
+        if app_id == "dev-app-public" {
+            assert_eq!(with_other.unwrap_err().oauth_error(), Some("invalid_grant"));
+        } else {
+            // A confidential client's refresh token is not bound; the new tokens are bound to `other`.
+            assert_eq!(with_other.unwrap().token_type, "DPoP");
+        }
+    }
+    let counts = p.request_counts();
+    assert!(counts.get("/oidc/token").copied().unwrap_or(0) >= 6, "{counts:?}");
 }

@@ -124,6 +124,12 @@ pub struct GlobalOpts {
     /// iss required, PS256/ES256/EdDSA only).
     #[arg(long, global = true)]
     pub fapi2: bool,
+    /// DPoP (RFC 9449): tokens bound to a key pair made for the login. A
+    /// session made with it keeps its key in the session file, and `token`,
+    /// `whoami` and `refresh` use it; `exchange` and `refresh --refresh-token`
+    /// prove a one-off key they do not keep.
+    #[arg(long, global = true)]
+    pub dpop: bool,
 }
 
 /// `--protocol`.

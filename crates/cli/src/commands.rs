@@ -75,14 +75,28 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .resolve_opt("--code-verifier", code_verifier.as_deref())?
                 .map(CodeVerifier::new);
             let client = build_client(g, &mut inputs).await?;
-            let extras = crate::security::token_extras(g)?;
-            let tokens = client
-                .get_access_token_by_code_with(&code, verifier.as_ref(), &extras)
-                .await?;
+            let tokens = match one_off_dpop_key(g)? {
+                Some(key) => {
+                    client
+                        .get_access_token_by_code_with_dpop(&code, verifier.as_ref(), &key)
+                        .await?
+                }
+                None => {
+                    let extras = crate::security::token_extras(g)?;
+                    client
+                        .get_access_token_by_code_with(&code, verifier.as_ref(), &extras)
+                        .await?
+                }
+            };
             print(&output::token_set(&tokens))
         }
         Command::Userinfo { access_token } => {
             let token = AccessToken::new(inputs.resolve("--access-token", &access_token)?);
+            if g.dpop {
+                return Err(CliError::usage(
+                    "a DPoP-bound access token works only with its key: use whoami --session",
+                ));
+            }
             let client = build_client(g, &mut inputs).await?;
             let info = client.get_user_info_by_access_token(&token).await?;
             print(&to_json(&info)?)
@@ -90,10 +104,19 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Refresh { refresh_token } => {
             let token = RefreshToken::new(inputs.resolve("--refresh-token", &refresh_token)?);
             let client = build_client(g, &mut inputs).await?;
-            let extras = crate::security::token_extras(g)?;
-            let tokens = client
-                .get_new_access_token_by_refresh_token_with(&token, &extras)
-                .await?;
+            let tokens = match one_off_dpop_key(g)? {
+                Some(key) => {
+                    client
+                        .get_new_access_token_by_refresh_token_with_dpop(&token, &key)
+                        .await?
+                }
+                None => {
+                    let extras = crate::security::token_extras(g)?;
+                    client
+                        .get_new_access_token_by_refresh_token_with(&token, &extras)
+                        .await?
+                }
+            };
             print(&output::token_set(&tokens))
         }
         Command::Introspect { token } => {
@@ -447,6 +470,9 @@ pub(crate) async fn build_client(
         b = b.id_token_signed_response_alg(alg.parse::<SigningAlgorithm>()?);
     }
     b = crate::security::configure(b, g, inputs)?;
+    if g.dpop {
+        b = b.dpop(SigningAlgorithm::ES256);
+    }
     let client = match (&g.app_host, &g.issuer) {
         (Some(host), None) => b.app_host(host).build()?,
         (None, Some(issuer)) => b.discover(issuer).await?,
@@ -459,6 +485,17 @@ pub(crate) async fn build_client(
     };
     tracing::debug!(issuer = %client.issuer(), client_id = %client.app_id(), "client configured");
     Ok(client)
+}
+
+/// With `--dpop`, a key for a command that keeps no session: the tokens it
+/// gets are bound to a key that ends with the command.
+fn one_off_dpop_key(g: &GlobalOpts) -> Result<Option<authing_oidc::dpop::DpopKey>, CliError> {
+    if !g.dpop {
+        return Ok(None);
+    }
+    Ok(Some(authing_oidc::dpop::DpopKey::generate(
+        SigningAlgorithm::ES256,
+    )?))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<Value, CliError> {

@@ -168,6 +168,8 @@ impl From<authing_oidc::Error> for CliError {
             E::Timeout { .. } => Kind::Timeout,
             E::Op(_) => Kind::OpError,
             E::InvalidResponse { .. } => Kind::InvalidResponse,
+            // A token that is not bound to the key the request proved: a refused answer.
+            E::DpopNotBound { .. } => Kind::InvalidResponse,
             E::ResponseTooLarge { .. } => Kind::ResponseTooLarge,
             E::Authorization(_) => Kind::AuthorizationError,
             E::StateMismatch => Kind::StateMismatch,

@@ -49,7 +49,13 @@ pub fn login_result(session: &Authenticated, include_tokens: bool) -> Value {
     if include_tokens {
         ts.insert("access_token".into(), json!(current.access_token.expose_secret()));
     }
-    ts.insert("token_type".into(), json!("Bearer"));
+    // A DPoP session's tokens are bound to its key (RFC 9449 §5); the flow refused any other.
+    let token_type = if session.dpop_thumbprint().is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    };
+    ts.insert("token_type".into(), json!(token_type));
     if let Some(left) = current.expires_in {
         ts.insert("expires_in".into(), json!(left.as_secs()));
     }

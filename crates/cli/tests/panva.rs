@@ -604,3 +604,93 @@ async fn grant_commands() {
         .args(["register", "--redirect-uri", panva::CALLBACK]);
     assert_eq!(run(cmd).await.err(1), "op_error");
 }
+
+/// `--dpop` (RFC 9449) against a provider that demands DPoP proofs with
+/// nonces (tests/interop/plugins/dpop.mjs): `begin --dpop` makes the key,
+/// `finish` keeps it in the session file (mode 0600), and `whoami` and
+/// `token --force-refresh` use it without being told. A bound token is
+/// useless as a bearer token, and `userinfo --dpop` says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dpop_session_keeps_its_key() {
+    let op = PanvaProvider::start(PanvaOptions::default().plugin("plugins/dpop.mjs")).await;
+    let (client_id, secret) = op.client("rp-dpop");
+    let dir = tempfile::tempdir().unwrap();
+    let pending = dir.path().join("p.json");
+    let session = dir.path().join("s.json");
+    let cli = |args: &[&str]| {
+        let mut cmd = bare();
+        cmd.env("AUTHING_ISSUER", op.issuer())
+            .env("AUTHING_APP_ID", &client_id)
+            .env("AUTHING_APP_SECRET", secret.as_deref().unwrap())
+            .env("AUTHING_APP_REDIRECT_URI", panva::CALLBACK)
+            .args(args);
+        run(cmd)
+    };
+    let url = cli(&[
+        "--dpop",
+        "begin",
+        "--scope",
+        "openid email offline_access",
+        "--pending",
+        s(&pending),
+    ])
+    .await
+    .ok()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.contains("dpop_jkt="), "{url}");
+    assert_eq!(mode(&pending), 0o600);
+    let callback = match op.login(&url, "erin").await {
+        Callback::Redirect(u) => u,
+        other => panic!("{other:?}"),
+    };
+    // finish needs no --dpop: the pending login holds the key.
+    let out = cli(&[
+        "finish",
+        "--pending",
+        s(&pending),
+        "--callback",
+        &callback,
+        "--session",
+        s(&session),
+    ])
+    .await
+    .ok();
+    assert_eq!(out["claims"]["sub"], "erin");
+    assert_eq!(out["token_set"]["token_type"], "DPoP");
+    assert_eq!(mode(&session), 0o600);
+    let saved = saved_session(&session);
+    assert!(
+        saved["dpop_key"]["pkcs8"].is_string(),
+        "the key is in the session file"
+    );
+    assert_eq!(saved["version"], 2);
+
+    assert_eq!(
+        cli(&["whoami", "--session", s(&session)]).await.ok()["sub"],
+        "erin"
+    );
+    let refreshed = cli(&["token", "--session", s(&session), "--force-refresh"])
+        .await
+        .ok();
+    let at = refreshed["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(saved["access_token"], refreshed["access_token"]);
+    assert_eq!(
+        saved_session(&session)["dpop_key"],
+        saved["dpop_key"],
+        "the same key"
+    );
+    assert_eq!(
+        cli(&["whoami", "--session", s(&session)]).await.ok()["sub"],
+        "erin"
+    );
+    let intro = cli(&["introspect", "--token", &at]).await.ok();
+    assert_eq!(intro["token_type"], "DPoP");
+    // The bound token as a bearer token: the provider refuses it.
+    assert_eq!(cli(&["userinfo", "--access-token", &at]).await.err(1), "op_error");
+    assert_eq!(
+        cli(&["--dpop", "userinfo", "--access-token", &at]).await.err(2),
+        "usage"
+    );
+}

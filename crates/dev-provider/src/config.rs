@@ -59,6 +59,10 @@ pub struct DevProviderConfig {
     pub code_lifetime: Duration,
     /// How long a refresh token stays usable.
     pub refresh_token_lifetime: Duration,
+    /// DPoP (RFC 9449 §8): demand the provider's nonce in every proof, answering
+    /// `use_dpop_nonce` with a `DPoP-Nonce` header until it is sent. Proofs are checked and
+    /// tokens bound either way.
+    pub require_dpop_nonce: bool,
 }
 
 impl Default for DevProviderConfig {
@@ -93,6 +97,7 @@ impl Default for DevProviderConfig {
             id_token_lifetime: Duration::from_secs(3600),
             code_lifetime: Duration::from_secs(600),
             refresh_token_lifetime: Duration::from_secs(30 * 24 * 3600),
+            require_dpop_nonce: false,
         }
     }
 }

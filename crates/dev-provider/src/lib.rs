@@ -81,6 +81,7 @@ mod claims;
 mod client_auth;
 mod config;
 mod describe;
+mod dpop;
 mod error;
 mod faults;
 mod html;

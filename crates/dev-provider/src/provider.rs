@@ -14,6 +14,8 @@ pub(crate) struct Provider {
     pub(crate) app_host: String,
     pub(crate) config: DevProviderConfig,
     pub(crate) faults: Faults,
+    /// The nonce DPoP proofs must carry when the configuration requires one.
+    pub(crate) dpop_nonce: String,
     keys: RwLock<KeyRing>,
     store: Mutex<Store>,
     counters: Mutex<BTreeMap<String, u64>>,
@@ -28,6 +30,7 @@ impl Provider {
             app_host,
             config,
             faults: Faults::default(),
+            dpop_nonce: crate::store::random_string(24),
             keys: RwLock::new(keys),
             store: Mutex::new(Store::default()),
             counters: Mutex::new(BTreeMap::new()),

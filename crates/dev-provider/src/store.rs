@@ -64,6 +64,8 @@ pub(crate) struct PendingAuthorization {
     pub(crate) nonce: Option<String>,
     pub(crate) code_challenge: Option<(String, PkceMethod)>,
     pub(crate) created_at: u64,
+    /// RFC 9449 §10: the thumbprint of the key the code must be exchanged with.
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 /// One login of one user for one client.
@@ -84,6 +86,8 @@ pub(crate) struct CodeRecord {
     pub(crate) code_challenge: Option<(String, PkceMethod)>,
     pub(crate) expires_at: u64,
     pub(crate) used: bool,
+    /// RFC 9449 §10: the `dpop_jkt` of the authorization request.
+    pub(crate) dpop_jkt: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -97,6 +101,8 @@ pub(crate) struct AccessTokenRecord {
     pub(crate) iat: u64,
     pub(crate) exp: u64,
     pub(crate) revoked: bool,
+    /// The DPoP key the token is bound to (`cnf.jkt`, RFC 9449 §6).
+    pub(crate) jkt: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -109,6 +115,8 @@ pub(crate) struct RefreshTokenRecord {
     /// Set once the token has been exchanged; presenting it again is reuse.
     pub(crate) rotated: bool,
     pub(crate) revoked: bool,
+    /// A public client's refresh token is bound to the DPoP key too (RFC 9449 §5).
+    pub(crate) jkt: Option<String>,
 }
 
 /// Every record, behind one lock in [`Provider`](crate::server::Provider).
@@ -122,6 +130,8 @@ pub(crate) struct Store {
     /// Pushed authorization requests (RFC 9126) by `request_uri`: the client, the
     /// request's form body, and when it expires. Each is taken out at its first use.
     pub(crate) pushed: HashMap<String, (String, Vec<u8>, u64)>,
+    /// `jti`s of DPoP proofs seen, with when they may be forgotten.
+    pub(crate) dpop_jtis: HashMap<String, u64>,
 }
 
 /// Pending logins older than this are dropped.
@@ -151,6 +161,13 @@ impl Store {
         let record = self.refresh_tokens.get(token)?;
         (!record.revoked && !record.rotated && record.exp > now() && self.grant_active(&record.grant_id))
             .then_some(record)
+    }
+
+    /// Records a DPoP proof's `jti`; false when it was seen before (a replay).
+    pub(crate) fn remember_dpop_jti(&mut self, jti: &str, forget_at: u64) -> bool {
+        let now = now();
+        self.dpop_jtis.retain(|_, until| *until > now);
+        self.dpop_jtis.insert(jti.to_owned(), forget_at).is_none()
     }
 
     /// Drops expired pending logins and codes, so a long-running demo does not grow forever.

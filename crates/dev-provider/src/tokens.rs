@@ -39,14 +39,19 @@ pub(crate) fn mint_access_token(
     client_id: &str,
     sub: &str,
     scope: &str,
+    jkt: Option<&str>,
 ) -> Result<String, Error> {
     let iat = now();
     let exp = iat + provider.config.access_token_lifetime.as_secs();
     let jti = random_string(16);
-    let claims = json!({
+    let mut claims = json!({
         "jti": jti, "sub": sub, "iat": iat, "exp": exp, "scope": scope,
         "iss": provider.issuer, "aud": client_id,
     });
+    if let Some(jkt) = jkt {
+        // RFC 9449 §6.1: the token names the key it is bound to.
+        claims["cnf"] = json!({"jkt": jkt});
+    }
     let token = provider.keys().sign_rs256(&claims, None)?;
     store.access_tokens.insert(
         token.clone(),
@@ -59,6 +64,7 @@ pub(crate) fn mint_access_token(
             iat,
             exp,
             revoked: false,
+            jkt: jkt.map(str::to_owned),
         },
     );
     Ok(token)
@@ -179,6 +185,7 @@ pub(crate) fn issue_for_grant(
     grant_id: &str,
     scope: &str,
     from_refresh: bool,
+    jkt: Option<&str>,
 ) -> Result<Value, Error> {
     let grant = store
         .grants
@@ -188,7 +195,15 @@ pub(crate) fn issue_for_grant(
     let client = provider
         .client(&grant.client_id)
         .ok_or_else(|| Error::Internal(format!("client {} is gone", grant.client_id)))?;
-    let access_token = mint_access_token(provider, store, Some(grant_id), &client.app_id, &grant.sub, scope)?;
+    let access_token = mint_access_token(
+        provider,
+        store,
+        Some(grant_id),
+        &client.app_id,
+        &grant.sub,
+        scope,
+        jkt,
+    )?;
     let mut body = Map::new();
     if has_scope(scope, "openid") {
         let id_token = mint_id_token(provider, client, &grant, scope, &access_token, from_refresh)?;
@@ -207,12 +222,18 @@ pub(crate) fn issue_for_grant(
                 exp: iat + provider.config.refresh_token_lifetime.as_secs(),
                 rotated: false,
                 revoked: false,
+                // RFC 9449 §5: a public client's refresh token is bound to its key as well.
+                jkt: jkt.filter(|_| client.is_public()).map(str::to_owned),
             },
         );
         body.insert("refresh_token".into(), json!(refresh_token));
     }
     body.insert("access_token".into(), json!(access_token));
-    Ok(finish_token_response(provider, body, scope))
+    let mut body = finish_token_response(provider, body, scope);
+    if jkt.is_some() && body["token_type"] == "Bearer" {
+        body["token_type"] = json!("DPoP");
+    }
+    Ok(body)
 }
 
 /// Adds the common members and applies the token response faults.

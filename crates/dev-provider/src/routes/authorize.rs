@@ -213,6 +213,7 @@ fn check_request(
         nonce: params.get("nonce").map(str::to_owned),
         code_challenge,
         created_at: now(),
+        dpop_jkt: params.get("dpop_jkt").map(str::to_owned),
     })
 }
 
@@ -305,6 +306,7 @@ pub(super) async fn interaction(
                 code_challenge: pending.code_challenge.clone(),
                 expires_at: now + provider.config.code_lifetime.as_secs(),
                 used: false,
+                dpop_jkt: pending.dpop_jkt.clone(),
             },
         );
     }

@@ -41,6 +41,7 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
         "code_challenge_methods_supported": ["S256", "plain"],
+        "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "PS256"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

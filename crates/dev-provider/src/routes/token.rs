@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
@@ -13,6 +13,7 @@ use super::{OAuthError, json_response};
 use crate::claims::has_scope;
 use crate::client_auth::{AuthFailure, Endpoint, authenticate, constant_time_eq};
 use crate::config::{ClientRegistration, GrantType};
+use crate::dpop;
 use crate::faults::TokenResponseFault;
 use crate::params::Params;
 use crate::pkce;
@@ -23,6 +24,7 @@ use crate::tokens::{finish_token_response, issue_for_grant, mint_access_token};
 /// `POST /oidc/token` and `POST /oauth/token`.
 pub(super) async fn token(
     State(provider): State<Arc<Provider>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -33,13 +35,28 @@ pub(super) async fn token(
             &json!({"error": "temporarily_unavailable", "error_description": "injected fault: try again"}),
         );
     }
-    match handle(&provider, &headers, &body) {
+    // RFC 9449 §4.3: a proof, when sent, is checked before anything else.
+    let htu = format!("{}{}", provider.app_host, uri.path());
+    let proof = match dpop::check(&provider, &headers, "POST", &htu, None) {
+        Ok(proof) => proof,
+        Err(e) => return dpop_error(&provider, StatusCode::BAD_REQUEST, &e, false),
+    };
+    let mut response = match handle(&provider, &headers, &body, proof.as_ref()) {
         Ok(body) => json_response(StatusCode::OK, &body),
         Err(error) => error.into_response(),
+    };
+    if proof.is_some() && provider.config.require_dpop_nonce {
+        add_nonce(&provider, &mut response);
     }
+    response
 }
 
-fn handle(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Value, OAuthError> {
+fn handle(
+    provider: &Provider,
+    headers: &HeaderMap,
+    body: &[u8],
+    proof: Option<&dpop::Proof>,
+) -> Result<Value, OAuthError> {
     let form = Params::parse(body);
     if let Some(name) = form.duplicated() {
         return Err(OAuthError::invalid_request(format!(
@@ -54,9 +71,10 @@ fn handle(provider: &Provider, headers: &HeaderMap, body: &[u8]) -> Result<Value
     }
     let client =
         authenticate(provider, Endpoint::Token, headers, &form).map_err(OAuthError::invalid_client)?;
+    let jkt = proof.map(|p| p.jkt.as_str());
     match grant_type {
-        "authorization_code" => authorization_code(provider, client, &form),
-        "refresh_token" => refresh_token(provider, client, &form),
+        "authorization_code" => authorization_code(provider, client, &form, jkt),
+        "refresh_token" => refresh_token(provider, client, &form, jkt),
         _ => Err(OAuthError::bad_request(
             "unsupported_grant_type",
             "grant_type is not supported",
@@ -79,6 +97,7 @@ fn authorization_code(
     provider: &Provider,
     client: &ClientRegistration,
     form: &Params,
+    jkt: Option<&str>,
 ) -> Result<Value, OAuthError> {
     require_grant(client, GrantType::AuthorizationCode)?;
     let code = form
@@ -127,12 +146,18 @@ fn authorization_code(
             }
         }
     }
+    // RFC 9449 §10: a code bound by dpop_jkt is exchanged only with a proof of that key.
+    if record.dpop_jkt.is_some() && record.dpop_jkt.as_deref() != jkt {
+        return Err(OAuthError::invalid_grant(
+            "the code is bound to a DPoP key (dpop_jkt) this request did not prove",
+        ));
+    }
     let scope = store
         .grants
         .get(&record.grant_id)
         .map(|g| g.scope.clone())
         .unwrap_or_default();
-    issue_for_grant(provider, &mut store, &record.grant_id, &scope, false)
+    issue_for_grant(provider, &mut store, &record.grant_id, &scope, false, jkt)
         .map_err(|e| OAuthError::server_error(&e))
 }
 
@@ -140,6 +165,7 @@ fn refresh_token(
     provider: &Provider,
     client: &ClientRegistration,
     form: &Params,
+    jkt: Option<&str>,
 ) -> Result<Value, OAuthError> {
     require_grant(client, GrantType::RefreshToken)?;
     let token = form
@@ -168,6 +194,11 @@ fn refresh_token(
     if store.active_refresh_token(token).is_none() {
         return Err(OAuthError::invalid_grant("refresh token is expired or revoked"));
     }
+    if record.jkt.is_some() && record.jkt.as_deref() != jkt {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token is bound to a DPoP key this request did not prove",
+        ));
+    }
     if let Some(r) = store.refresh_tokens.get_mut(token) {
         r.rotated = true;
     }
@@ -193,7 +224,7 @@ fn refresh_token(
             requested.to_owned()
         }
     };
-    issue_for_grant(provider, &mut store, &record.grant_id, &scope, true)
+    issue_for_grant(provider, &mut store, &record.grant_id, &scope, true, jkt)
         .map_err(|e| OAuthError::server_error(&e))
 }
 
@@ -235,9 +266,45 @@ fn client_credentials(provider: &Provider, headers: &HeaderMap, form: &Params) -
         }
     };
     let mut store = provider.store();
-    let access_token = mint_access_token(provider, &mut store, None, &client_id, &client_id, scope)
+    let access_token = mint_access_token(provider, &mut store, None, &client_id, &client_id, scope, None)
         .map_err(|e| OAuthError::server_error(&e))?;
     let mut body = Map::new();
     body.insert("access_token".into(), json!(access_token));
     Ok(finish_token_response(provider, body, scope))
+}
+
+/// A refused proof: the token endpoint's 400 JSON error (RFC 9449 §5, §8), or with
+/// `challenge` a resource server's 401 `WWW-Authenticate: DPoP` (§7.1, §9). A nonce error
+/// carries the nonce to use.
+pub(super) fn dpop_error(
+    provider: &Provider,
+    status: StatusCode,
+    e: &dpop::ProofError,
+    challenge: bool,
+) -> Response {
+    let mut response = json_response(
+        status,
+        &json!({"error": e.code(), "error_description": e.description()}),
+    );
+    if challenge {
+        let value = format!(
+            "DPoP algs=\"ES256 EdDSA PS256\", error=\"{}\", error_description=\"{}\"",
+            e.code(),
+            e.description()
+        );
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    if provider.config.require_dpop_nonce {
+        add_nonce(provider, &mut response);
+    }
+    response
+}
+
+/// `DPoP-Nonce`: the nonce the next proof must carry (RFC 9449 §8.1).
+pub(super) fn add_nonce(provider: &Provider, response: &mut Response) {
+    if let Ok(v) = HeaderValue::from_str(&provider.dpop_nonce) {
+        response.headers_mut().insert("dpop-nonce", v);
+    }
 }

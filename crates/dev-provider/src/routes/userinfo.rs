@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::json_response;
 use crate::claims::user_claims;
+use crate::dpop;
 use crate::params::Params;
 use crate::provider::Provider;
 
@@ -31,7 +32,31 @@ pub(super) async fn userinfo(
             "send the access token in the Authorization header only",
         );
     }
-    let Some(token) = bearer_token(&headers) else {
+    let (scheme, token) = match access_token(&headers) {
+        Some(found) => found,
+        None => (Scheme::Bearer, ""),
+    };
+    // RFC 9449 §7.1: `Authorization: DPoP` comes with a proof for this request and token.
+    let htu = format!("{}{}", provider.app_host, uri.path());
+    let method = if body.is_empty() && !headers.contains_key(header::CONTENT_TYPE) {
+        "GET"
+    } else {
+        "POST"
+    };
+    let proof = if scheme == Scheme::Dpop {
+        match dpop::check(&provider, &headers, method, &htu, Some(token)) {
+            Ok(Some(proof)) => Some(proof),
+            Ok(None) => {
+                let e = dpop::ProofError::Invalid("Authorization: DPoP without a DPoP proof");
+                return super::token::dpop_error(&provider, StatusCode::UNAUTHORIZED, &e, true);
+            }
+            Err(e) => return super::token::dpop_error(&provider, StatusCode::UNAUTHORIZED, &e, true),
+        }
+    } else {
+        None
+    };
+    let token = Some(token).filter(|t| !t.is_empty());
+    let Some(token) = token else {
         let mut response = json_response(
             StatusCode::UNAUTHORIZED,
             &json!({"error": "invalid_token", "error_description": "no Bearer token"}),
@@ -52,6 +77,14 @@ pub(super) async fn userinfo(
                 "token is invalid, expired or revoked",
             );
         };
+        // RFC 9449 §7.2: a bound token needs a proof of its key; a bearer token needs none.
+        if record.jkt.as_deref() != proof.as_ref().map(|p| p.jkt.as_str()) {
+            return bearer_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                "the token's DPoP binding does not match the request",
+            );
+        }
         if record.grant_id.is_none() {
             return bearer_error(
                 StatusCode::UNAUTHORIZED,
@@ -69,11 +102,27 @@ pub(super) async fn userinfo(
     json_response(StatusCode::OK, &Value::Object(claims))
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+#[derive(PartialEq, Eq)]
+enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// The token of `Authorization: Bearer` or `Authorization: DPoP`.
+fn access_token(headers: &HeaderMap) -> Option<(Scheme, &str)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((Scheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((Scheme::Dpop, token))
+    } else {
+        None
+    }
 }
 
 /// An RFC 6750 §3 error: the code in `WWW-Authenticate` and in the JSON body.
