@@ -11,6 +11,10 @@
 //! `http://localhost:PORT/...`), it uses that Authing application instead:
 //! it prints the login URL, waits for your browser to come back, and goes on.
 //!
+//! `cargo run --example quickstart -- --dpop` binds the session's tokens to
+//! its own key (DPoP, RFC 9449), against a development provider that demands
+//! DPoP nonces.
+//!
 //! Every step is printed; tokens never are (only their length).
 
 use std::time::Duration;
@@ -55,14 +59,20 @@ async fn main() -> Result<(), BoxError> {
             session_steps(&session).await
         }
         _ => {
-            let provider = DevProvider::start(DevProviderConfig::default()).await?;
+            let dpop = std::env::args().any(|a| a == "--dpop");
+            let mut config = DevProviderConfig::default();
+            config.require_dpop_nonce = dpop;
+            let provider = DevProvider::start(config).await?;
             step("using the embedded development provider", &provider.issuer());
-            let client = AuthenticationClient::builder()
+            let mut builder = AuthenticationClient::builder()
                 .app_id("dev-app")
                 .secret("dev-app-secret")
                 .app_host(provider.app_host())
-                .redirect_uri("http://127.0.0.1:3000/callback")
-                .build()?;
+                .redirect_uri("http://127.0.0.1:3000/callback");
+            if dpop {
+                builder = builder.dpop(authing_oidc::SigningAlgorithm::ES256);
+            }
+            let client = builder.build()?;
             let (url, pending) = Unauthorized::new(client)
                 .scope("openid profile email offline_access")
                 .start()?;
@@ -87,6 +97,12 @@ async fn session_steps(session: &Authenticated) -> Result<(), BoxError> {
         "3. callback checked (iss, state), code exchanged with the PKCE verifier, id_token verified (signature, iss, aud, exp, nonce, at_hash)",
         &format!("sub = {}", session.subject()),
     );
+    if let Some(jkt) = session.dpop_thumbprint() {
+        step(
+            "   DPoP: every request carried a proof (with the provider's nonce after one retry); the tokens are bound to the key",
+            &format!("jkt = {jkt}"),
+        );
+    }
     let user = session.userinfo().await?;
     step(
         "4. userinfo (sub matches the id_token's)",
