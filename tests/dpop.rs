@@ -801,3 +801,48 @@ async fn the_dev_provider_binds_tokens_and_demands_its_nonce() {
     let counts = p.request_counts();
     assert!(counts.get("/oidc/token").copied().unwrap_or(0) >= 6, "{counts:?}");
 }
+
+// ------------------------------------------------------------- FAPI 2.0
+
+/// The FAPI 2.0 preset turns DPoP on (sender-constrained tokens, FAPI 2.0
+/// §5.3.2.2): the pushed request names the key (`dpop_jkt`) and carries a
+/// proof for the PAR endpoint (RFC 9449 §10.1), next to the client assertion.
+#[tokio::test]
+async fn the_fapi2_preset_pushes_with_dpop() {
+    let server = Scripted::start(|_, _| {
+        json_answer(
+            201,
+            json!({"request_uri": "urn:ietf:params:oauth:request_uri:x", "expires_in": 60}),
+            &[],
+        )
+    })
+    .await;
+    let key = std::fs::read_to_string(format!(
+        "{}/tests/support/client-keys/rsa.jwk.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let client = AuthenticationClient::builder()
+        .app_id(APP_ID)
+        .app_host(&server.url)
+        .redirect_uri("http://127.0.0.1:9/callback")
+        .client_key(authing_oidc::ClientKey::parse(&key).unwrap())
+        .fapi2()
+        .build()
+        .unwrap();
+    assert_eq!(client.dpop_algorithm(), Some(SigningAlgorithm::ES256));
+    let (_url, pending) = Unauthorized::new(client).begin().await.unwrap();
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    let par = &seen[0];
+    let (header, _) = check_proof(par, "POST", &format!("{}/oidc/par", server.url), "ES256");
+    let form: std::collections::HashMap<String, String> = url::form_urlencoded::parse(par.body.as_bytes())
+        .into_owned()
+        .collect();
+    assert_eq!(form["dpop_jkt"], thumbprint(&header["jwk"]));
+    assert_eq!(Some(form["dpop_jkt"].as_str()), pending.dpop_thumbprint());
+    assert!(
+        form.contains_key("client_assertion"),
+        "private_key_jwt next to the proof"
+    );
+}

@@ -455,6 +455,9 @@ async fn client_assertions_and_the_private_key_never_show() {
                 "output {i} shows key material: {text}"
             );
         }
+    }
+}
+
 /// A DPoP session's private key, its proofs and its bound tokens stay out of
 /// errors, `Debug` and logs, even when the provider echoes every header
 /// (RFC 9449 proofs are credentials: a replayed one is refused, but a

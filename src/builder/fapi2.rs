@@ -16,6 +16,8 @@ impl AuthenticationClientBuilder {
     /// - `private_key_jwt` at the token, introspection, revocation and PAR
     ///   endpoints, signed PS256, ES256 or EdDSA (an RSA key signs PS256);
     /// - pushed authorization requests (RFC 9126) for every login;
+    /// - sender-constrained tokens by DPoP (RFC 9449): a key pair per
+    ///   session, ES256 unless [`dpop`](Self::dpop) chose EdDSA or PS256;
     /// - PKCE with S256, response type `code`, response mode `query` only;
     /// - `iss` (RFC 9207) required in every callback;
     /// - id_tokens signed PS256, ES256 or EdDSA only;
@@ -84,6 +86,11 @@ pub(super) fn apply(b: &mut AuthenticationClientBuilder) -> Result<()> {
     match b.par {
         Some(false) => return Err(conflict("pushed authorization requests cannot be turned off")),
         _ => b.par = Some(true),
+    }
+    // Sender-constrained access tokens (§5.3.2.2): DPoP, the one of the two this SDK speaks
+    // (mTLS needs the TLS layer); every DPoP algorithm this SDK makes is one FAPI allows.
+    if b.dpop.is_none() {
+        b.dpop = Some(crate::SigningAlgorithm::ES256);
     }
     // TLS everywhere (§5.2.1): the loopback exception stays for tests and the dev provider.
     if b.insecure_http {
