@@ -24,8 +24,8 @@ use super::store::{LeaseOptions, PersistenceStore, SaveCondition, SessionStore};
 
 mod claims;
 mod refresh;
-mod shared;
 mod resource;
+mod shared;
 
 use claims::StoredClaims;
 
