@@ -278,7 +278,7 @@ impl AuthenticationClientBuilder {
     /// its own `alg` key pair (ES256 is what every DPoP server accepts;
     /// EdDSA and PS256 also work), its tokens are bound to that key, and
     /// every request for or with them carries a proof (docs/protocol.md
-    /// §2.8). See [`crate::dpop`].
+    /// §2.13). See [`crate::dpop`].
     pub fn dpop(mut self, alg: SigningAlgorithm) -> Self {
         self.dpop = Some(alg);
         self

@@ -190,7 +190,7 @@ impl AuthenticationClient {
         form.push("grant_type", GRANT_TYPE)
             .push_secret("auth_req_id", auth_req_id.expose_secret());
         let reply = self
-            .token_reply("poll_ciba_token", form, Some(self.inner.token_auth))
+            .token_reply("poll_ciba_token", form, Some(self.inner.token_auth), None)
             .await?;
         token_set_of(&reply, false)
     }

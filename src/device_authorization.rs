@@ -121,7 +121,7 @@ impl AuthenticationClient {
         form.push("grant_type", GRANT_TYPE)
             .push_secret("device_code", device_code.expose_secret());
         let reply = self
-            .token_reply("poll_device_token", form, Some(self.inner.token_auth))
+            .token_reply("poll_device_token", form, Some(self.inner.token_auth), None)
             .await?;
         token_set_of(&reply, false)
     }

@@ -12,7 +12,7 @@
 //! Servers may demand a nonce (§8, §9): a `use_dpop_nonce` error with a
 //! `DPoP-Nonce` header is answered by exactly one retry carrying it, and the
 //! latest nonce each server (origin) sent is remembered for the next request
-//! (`dpop/nonce.rs`). See docs/protocol.md §2.8.
+//! (`dpop/nonce.rs`). See docs/protocol.md §2.13.
 
 pub(crate) mod nonce;
 

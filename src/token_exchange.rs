@@ -312,7 +312,7 @@ impl AuthenticationClient {
     pub async fn exchange_token(&self, request: &TokenExchangeRequest) -> Result<TokenExchangeResponse> {
         let form = request.form()?;
         let reply = self
-            .token_reply("exchange_token", form, Some(self.inner.token_auth))
+            .token_reply("exchange_token", form, Some(self.inner.token_auth), None)
             .await?;
         response_from(&reply)
     }

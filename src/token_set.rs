@@ -74,7 +74,7 @@ impl RawTokenResponse {
 impl TokenSet {
     /// Why a token response is refused, or the token set. The `token_type`
     /// must be `Bearer`, or `DPoP` when the request carried a DPoP proof
-    /// (`dpop`); either in any case (docs/protocol.md §2.6, §2.8).
+    /// (`dpop`); either in any case (docs/protocol.md §2.6, §2.13).
     pub(crate) fn from_raw(raw: RawTokenResponse, dpop: bool) -> Result<TokenSet, String> {
         let access_token = raw
             .access_token

@@ -2,7 +2,7 @@
 //! record every request and answer by script: the proof's exact header and
 //! claims, `dpop_jkt`, `Authorization: DPoP`, the one nonce retry (and no
 //! second one), the remembered nonce, `token_type`, and the key in saved
-//! state (docs/protocol.md §2.8, §6). Then against panva's oidc-provider with
+//! state (docs/protocol.md §2.13, §6). Then against panva's oidc-provider with
 //! DPoP nonces required (tests/interop/plugins/dpop.mjs): the typed flow,
 //! refresh, userinfo and revocation, and the provider's own refusals of a
 //! bound token sent as a bearer token and of a replayed proof.

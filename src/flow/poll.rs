@@ -98,7 +98,9 @@ pub(crate) async fn session_of(client: AuthenticationClient, tokens: TokenSet) -
     let opts = VerifyOptions::new().access_token(&tokens.access_token);
     let claims = client.id_token_verifier().verify(&id_token, &opts).await?;
     tracing::info!(issuer = %client.issuer(), sub = %claims.sub, "login completed");
-    Ok(Authenticated::from_verified(client, tokens, id_token, claims))
+    Ok(Authenticated::from_verified(
+        client, tokens, id_token, claims, None,
+    ))
 }
 
 #[cfg(test)]
@@ -122,7 +124,7 @@ mod tests {
 
     fn tokens() -> TokenSet {
         let raw = serde_json::from_str(r#"{"access_token":"a","token_type":"Bearer"}"#).unwrap();
-        TokenSet::from_raw(raw).unwrap()
+        TokenSet::from_raw(raw, false).unwrap()
     }
 
     /// Runs the poll loop against scripted answers; returns the outcome and
