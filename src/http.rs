@@ -106,8 +106,15 @@ impl Http {
         form: &Form,
         authorization: Option<HeaderValue>,
     ) -> Result<Reply> {
-        self.post_form_full(operation, url, form, authorization, "application/json", Credentials::default())
-            .await
+        self.post_form_full(
+            operation,
+            url,
+            form,
+            authorization,
+            "application/json",
+            Credentials::default(),
+        )
+        .await
     }
 
     /// [`post_form`](Self::post_form) asking for another media type than
@@ -120,8 +127,15 @@ impl Http {
         authorization: Option<HeaderValue>,
         accept: &'static str,
     ) -> Result<Reply> {
-        self.post_form_full(operation, url, form, authorization, accept, Credentials::default())
-            .await
+        self.post_form_full(
+            operation,
+            url,
+            form,
+            authorization,
+            accept,
+            Credentials::default(),
+        )
+        .await
     }
 
     /// [`post_form`](Self::post_form) with more credential headers (a DPoP proof).
@@ -133,8 +147,15 @@ impl Http {
         authorization: Option<HeaderValue>,
         credentials: Credentials,
     ) -> Result<Reply> {
-        self.post_form_full(operation, url, form, authorization, "application/json", credentials)
-            .await
+        self.post_form_full(
+            operation,
+            url,
+            form,
+            authorization,
+            "application/json",
+            credentials,
+        )
+        .await
     }
 
     async fn post_form_full(
