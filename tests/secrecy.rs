@@ -2,6 +2,8 @@
 //! an error message or a log line: canary values go through every operation
 //! and every error path, and every piece of output is searched for them.
 
+#[path = "support/keys.rs"]
+mod keys;
 #[path = "support/mock.rs"]
 mod mock;
 
@@ -659,4 +661,115 @@ async fn grant_secrets_never_show() {
         assert!(sent.contains(c), "{c} was not sent");
     }
     assert_grants_clean("logs", &captured_logs(&logs));
+}
+
+/// A logout token (OpenID Back-Channel Logout 1.0 §2.4) never shows: not its
+/// `Debug`, not the errors of any refusal (malformed, bad signature, a claim
+/// refused, replayed, JWKS unreachable), not the accepted claims, not the logs.
+#[tokio::test]
+async fn logout_tokens_never_show() {
+    use authing_oidc::logout_token::BACKCHANNEL_LOGOUT_EVENT;
+    use authing_oidc::{Error, LogoutToken, LogoutTokenError};
+    use keys::{JwksServer, Signer, keys, rsa_jwk, sign_with_header};
+
+    let logs = log_buffer();
+    let server = JwksServer::start(json!({"keys": [rsa_jwk(&keys().rsa, Some("rsa-1"))]})).await;
+    let client = AuthenticationClient::builder()
+        .app_id("app")
+        .secret(CANARIES[0])
+        .app_host(server.app_host())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |jti: &str| {
+        json!({"iss": server.issuer(), "aud": "app", "iat": now, "exp": now + 120, "jti": jti,
+               "sub": "user-1", "sid": "sid-1", "events": {BACKCHANNEL_LOGOUT_EVENT: {}}})
+    };
+    let header = json!({"alg": "RS256", "kid": "rsa-1", "typ": "logout+jwt"});
+    let sign = |claims: &serde_json::Value| sign_with_header(Signer::Rsa(&keys().rsa), &header, claims);
+
+    let good = sign(&claims("jti-good"));
+    // The same header and payload under a signature that is not the key's.
+    let (signed_part, _) = good.rsplit_once('.').unwrap();
+    let forged = format!("{signed_part}.CANARYlogoutCANARYsignatureCANARYlogout");
+    let mut with_nonce = claims("jti-nonce");
+    with_nonce["nonce"] = "CANARY-logout-nonce".into();
+    let with_nonce = sign(&with_nonce);
+    let tokens = [
+        "CANARY-logout-token-that-is-no-jwt".to_owned(),
+        forged,
+        with_nonce,
+        good.clone(),
+    ];
+    let mut outputs = vec![format!("{:?}", LogoutToken::new(good.as_str()))];
+    let mut verdicts = Vec::new();
+    for token in &tokens {
+        let verdict = client
+            .verify_logout_token(&LogoutToken::new(token.as_str()))
+            .await;
+        outputs.push(show(&verdict));
+        verdicts.push(verdict);
+    }
+    // Each token went as far as intended (so the test could fail): refused as malformed, for its
+    // signature, for its nonce; the good one accepted, and its replay refused.
+    assert!(
+        matches!(verdicts[0], Err(Error::LogoutToken(LogoutTokenError::Jwt(_)))),
+        "{}",
+        outputs[1]
+    );
+    assert!(
+        matches!(verdicts[1], Err(Error::LogoutToken(LogoutTokenError::Jwt(_)))),
+        "{}",
+        outputs[2]
+    );
+    assert!(
+        matches!(
+            verdicts[2],
+            Err(Error::LogoutToken(LogoutTokenError::NoncePresent))
+        ),
+        "{}",
+        outputs[3]
+    );
+    assert!(verdicts[3].is_ok(), "{}", outputs[4]);
+    let replayed = client.verify_logout_token(&LogoutToken::new(good.as_str())).await;
+    assert!(matches!(
+        replayed,
+        Err(Error::LogoutToken(LogoutTokenError::Replayed))
+    ));
+    outputs.push(show(&replayed));
+    // No JWKS to be had: a transport error, still without the token.
+    let unreachable = AuthenticationClient::builder()
+        .app_id("app")
+        .secret(CANARIES[0])
+        .app_host("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let offline = unreachable
+        .verify_logout_token(&LogoutToken::new(good.as_str()))
+        .await;
+    assert!(offline.is_err());
+    outputs.push(show(&offline));
+    outputs.push(format!("{:?}", client.logout_token_verifier()));
+
+    // Every whole token, each of its signed parts and signatures, and the nonce is a canary.
+    let mut canaries: Vec<String> = vec!["CANARY-logout-nonce".into(), "CANARYlogoutCANARYsignature".into()];
+    for token in &tokens {
+        canaries.push(token.clone());
+        canaries.extend(token.split('.').filter(|part| part.len() > 16).map(str::to_owned));
+    }
+    let logged = captured_logs(&logs);
+    for (i, out) in outputs.iter().chain([&logged]).enumerate() {
+        assert_clean(&format!("logout output {i}"), out);
+        for c in &canaries {
+            assert!(!out.contains(c.as_str()), "logout output {i} leaks {c}: {out}");
+        }
+        assert!(
+            !out.contains("CANARY-logout"),
+            "logout output {i} leaks a canary: {out}"
+        );
+    }
+    assert!(outputs[0].contains("[REDACTED]"));
 }
