@@ -351,15 +351,15 @@ pub enum Command {
         /// The form_post body the browser posted (or @PATH, or -).
         #[arg(long, allow_hyphen_values = true, value_name = "BODY")]
         form_body: Option<String>,
-        /// Save the session to FILE2 (created 0600); token values are then left
-        /// out of the output.
+        /// Save the session to FILE2 (created 0600) or redis://HOST:PORT/KEY;
+        /// token values are then left out of the output.
         #[arg(long, value_name = "FILE2")]
         session: Option<PathBuf>,
     },
     /// Log in interactively through a listener on the 127.0.0.1 redirect URI.
     Login {
-        /// Save the session to FILE (created 0600); token values are then left
-        /// out of the output.
+        /// Save the session to FILE (created 0600) or redis://HOST:PORT/KEY;
+        /// token values are then left out of the output.
         #[arg(long, value_name = "FILE")]
         session: Option<PathBuf>,
         /// The scope (openid is always added); add offline_access for a refresh
@@ -373,7 +373,7 @@ pub enum Command {
     /// An access token of a saved session, refreshed first when needed:
     /// {"access_token", "expires_in"}.
     Token {
-        /// The session file written by `finish` or `login`.
+        /// The session file (or redis://HOST:PORT/KEY) written by `finish` or `login`.
         #[arg(long, value_name = "FILE")]
         session: PathBuf,
         /// Refresh now, whatever the access token's lifetime.
@@ -382,7 +382,7 @@ pub enum Command {
     },
     /// The user info of a saved session (sub checked against the id_token's).
     Whoami {
-        /// The session file written by `finish` or `login`.
+        /// The session file (or redis://HOST:PORT/KEY) written by `finish` or `login`.
         #[arg(long, value_name = "FILE")]
         session: PathBuf,
     },
@@ -393,8 +393,8 @@ pub enum Command {
         /// The scope (openid is always added) [default: openid].
         #[arg(long)]
         scope: Option<String>,
-        /// Save the session to FILE (created 0600); token values are then left
-        /// out of the output.
+        /// Save the session to FILE (created 0600) or redis://HOST:PORT/KEY;
+        /// token values are then left out of the output.
         #[arg(long, value_name = "FILE")]
         session: Option<PathBuf>,
     },
@@ -410,8 +410,8 @@ pub enum Command {
         /// The scope (openid is always added) [default: openid].
         #[arg(long)]
         scope: Option<String>,
-        /// Save the session to FILE (created 0600); token values are then left
-        /// out of the output.
+        /// Save the session to FILE (created 0600) or redis://HOST:PORT/KEY;
+        /// token values are then left out of the output.
         #[arg(long, value_name = "FILE")]
         session: Option<PathBuf>,
     },

@@ -1,8 +1,6 @@
 //! What each command does: build the client from the global options, call the
 //! SDK, print one JSON document.
 
-use std::path::Path;
-
 use authing_oidc::flow::{Authenticated, CallbackParams, PendingCallback, Unauthorized};
 use authing_oidc::{
     AccessSecret, AccessToken, AuthMethod, AuthenticationClient, AuthorizationCode, AuthorizeParams,
@@ -18,6 +16,7 @@ use crate::grants;
 use crate::input::Inputs;
 use crate::login;
 use crate::output::{self, print};
+use crate::session::SessionTarget;
 use crate::store::LockedFile;
 use crate::verify_access_token;
 
@@ -263,7 +262,12 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             form_body,
             session,
         } => {
-            if session.as_deref().is_some_and(|s| same_file(s, &pending)) {
+            let session = session.as_deref().map(SessionTarget::parse).transpose()?;
+            if session
+                .as_ref()
+                .and_then(SessionTarget::file)
+                .is_some_and(|s| same_file(s, &pending))
+            {
                 return Err(CliError::usage("--session must name another file than --pending"));
             }
             let params = match (callback, form_body) {
@@ -277,7 +281,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let waiting = PendingCallback::restore_from_trusted_store(client.clone(), saved)?;
             // On failure the pending file stays, as docs/cli.md says.
             let authenticated = waiting.complete(params).await?;
-            save_session(session.as_deref(), &authenticated)?;
+            save_session(session.as_ref(), &authenticated).await?;
             lock.remove_pending()?;
             print(&output::login_result(&authenticated, session.is_none()))
         }
@@ -286,21 +290,24 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             scope,
             response_mode,
         } => {
+            let session = session.as_deref().map(SessionTarget::parse).transpose()?;
             let client = build_client(g, &mut inputs).await?;
-            run_login(client, g, session.as_deref(), scope, response_mode).await
+            run_login(client, g, session.as_ref(), scope, response_mode).await
         }
         Command::Token {
             session,
             force_refresh,
         } => {
+            let session = SessionTarget::parse(&session)?;
             let client = build_client(g, &mut inputs).await?;
-            let (lock, authenticated) = open_session(&session, client.clone())?;
+            let (lock, authenticated) = session.open(client.clone()).await?;
             let token = if force_refresh {
                 authenticated.force_refresh().await?
             } else {
                 authenticated.access_token().await?
             };
-            // A refresh has already rewritten the file through the hook.
+            // A refresh has already saved the session (the file through the hook, Redis under
+            // its lease).
             drop(lock);
             print(&json!({
                 "access_token": token.access_token.expose_secret(),
@@ -308,7 +315,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }))
         }
         Command::DeviceLogin { scope, session } => {
-            grants::device_login(g, &mut inputs, scope, session.as_deref()).await
+            let session = session.as_deref().map(SessionTarget::parse).transpose()?;
+            grants::device_login(g, &mut inputs, scope, session.as_ref()).await
         }
         Command::CibaLogin {
             login_hint,
@@ -316,13 +324,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             scope,
             session,
         } => {
+            let session = session.as_deref().map(SessionTarget::parse).transpose()?;
             grants::ciba_login(
                 g,
                 &mut inputs,
                 login_hint,
                 binding_message,
                 scope,
-                session.as_deref(),
+                session.as_ref(),
             )
             .await
         }
@@ -352,8 +361,9 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             grants::register(g, &mut inputs, initial_access_token).await
         }
         Command::Whoami { session } => {
+            let session = SessionTarget::parse(&session)?;
             let client = build_client(g, &mut inputs).await?;
-            let (lock, authenticated) = open_session(&session, client)?;
+            let (lock, authenticated) = session.open(client).await?;
             let info = authenticated.userinfo().await?;
             drop(lock);
             print(&to_json(&info)?)
@@ -361,21 +371,13 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// Locks and restores a session file, with a hook that rewrites it after a
-/// refresh. The lock is held until the returned guard is dropped.
-fn open_session(path: &Path, client: AuthenticationClient) -> Result<(LockedFile, Authenticated), CliError> {
-    let lock = LockedFile::lock_existing(path)?;
-    let saved = lock.read_session(&client)?;
-    let authenticated = Authenticated::restore_from_trusted_store(client, saved)?;
-    authenticated.set_persistence(lock.session_hook());
-    Ok((lock, authenticated))
-}
-
-/// Saves a new session to `path`, when one was named.
-pub(crate) fn save_session(path: Option<&Path>, session: &Authenticated) -> Result<(), CliError> {
-    if let Some(path) = path {
-        let lock = LockedFile::lock(path)?;
-        lock.write_session(&session.export_with_secrets())?;
+/// Saves a new session to `--session`, when one was named.
+pub(crate) async fn save_session(
+    session: Option<&SessionTarget>,
+    authenticated: &Authenticated,
+) -> Result<(), CliError> {
+    if let Some(session) = session {
+        session.save(authenticated).await?;
     }
     Ok(())
 }
@@ -383,7 +385,7 @@ pub(crate) fn save_session(path: Option<&Path>, session: &Authenticated) -> Resu
 async fn run_login(
     client: AuthenticationClient,
     g: &GlobalOpts,
-    session: Option<&Path>,
+    session: Option<&SessionTarget>,
     scope: Option<String>,
     response_mode: Option<ResponseModeArg>,
 ) -> Result<(), CliError> {
@@ -419,7 +421,7 @@ async fn run_login(
     let outcome: Result<Authenticated, CliError> = async {
         let params = arrived.params.clone()?;
         let authenticated = waiting.complete(params).await?;
-        save_session(session, &authenticated)?;
+        save_session(session, &authenticated).await?;
         Ok(authenticated)
     }
     .await;

@@ -190,6 +190,10 @@ impl From<authing_oidc::Error> for CliError {
             E::Restore(_) => Kind::File,
             // Our persistence hook writes the session file; its failure is a file error.
             E::Persist(_) => Kind::File,
+            // A Redis session (`--session redis://`): a stored value that cannot be used is a bad
+            // file; an unreachable server or a lease not obtained in time is transient.
+            E::Store(s) if s.kind == authing_oidc::StoreErrorKind::Invalid => Kind::File,
+            E::Store(_) => Kind::Transport,
             _ => Kind::Internal,
         };
         CliError::new(kind, e.to_string())

@@ -2,7 +2,6 @@
 //! `device-login`, `ciba-login`, `token-exchange`, `register`.
 
 use std::io::Write as _;
-use std::path::Path;
 
 use authing_oidc::ciba::UserHint;
 use authing_oidc::flow::{BackchannelLogin, DeviceLogin};
@@ -18,13 +17,14 @@ use crate::commands::{build_client, save_session};
 use crate::error::CliError;
 use crate::input::Inputs;
 use crate::output::{self, print};
+use crate::session::SessionTarget;
 
 /// `device-login`: the user-facing part on stderr at once, then the wait.
 pub async fn device_login(
     g: &GlobalOpts,
     inputs: &mut Inputs,
     scope: Option<String>,
-    session: Option<&Path>,
+    session: Option<&SessionTarget>,
 ) -> Result<(), CliError> {
     let client = build_client(g, inputs).await?;
     let mut login = DeviceLogin::new(client);
@@ -44,7 +44,7 @@ pub async fn device_login(
         let _ = err.flush();
     }
     let authenticated = device.wait().await?;
-    save_session(session, &authenticated)?;
+    save_session(session, &authenticated).await?;
     print(&output::login_result(&authenticated, session.is_none()))
 }
 
@@ -55,7 +55,7 @@ pub async fn ciba_login(
     login_hint: String,
     binding_message: Option<String>,
     scope: Option<String>,
-    session: Option<&Path>,
+    session: Option<&SessionTarget>,
 ) -> Result<(), CliError> {
     let client = build_client(g, inputs).await?;
     let mut login = BackchannelLogin::new(client, UserHint::LoginHint(login_hint));
@@ -66,7 +66,7 @@ pub async fn ciba_login(
         login = login.binding_message(m);
     }
     let authenticated = login.start().await?.wait().await?;
-    save_session(session, &authenticated)?;
+    save_session(session, &authenticated).await?;
     print(&output::login_result(&authenticated, session.is_none()))
 }
 

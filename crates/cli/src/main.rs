@@ -17,6 +17,7 @@ mod login;
 mod logout_token;
 mod output;
 mod security;
+mod session;
 mod store;
 mod verify_access_token;
 

@@ -11,6 +11,10 @@ mod support;
 #[allow(dead_code)]
 mod panva;
 
+#[path = "../../redis/tests/support/redis_server.rs"]
+#[allow(dead_code)]
+mod redis_server;
+
 use panva::{Callback, PanvaOptions, PanvaProvider};
 use support::*;
 
@@ -693,4 +697,145 @@ async fn dpop_session_keeps_its_key() {
         cli(&["--dpop", "userinfo", "--access-token", &at]).await.err(2),
         "usage"
     );
+}
+
+/// Refreshes panva saw (plugins/count.mjs): (successful, refused).
+async fn refreshes(op: &PanvaProvider) -> (u64, u64) {
+    let body = reqwest::get(op.url("/_counts"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counts: serde_json::Value = serde_json::from_str(&body).unwrap();
+    (
+        counts["refresh"]["success"].as_u64().unwrap(),
+        counts["refresh"]["error"].as_u64().unwrap(),
+    )
+}
+
+/// `--session redis://HOST:PORT/KEY` against a real redis-server: `finish` stores the session,
+/// `whoami` and `token` use it, and 20 `token` processes started together after the access
+/// token expired refresh it once at the provider (panva rotates refresh tokens and revokes the
+/// grant on reuse, so a second refresh would also show up as failures) and all print the same
+/// new token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_session_refreshes_once_across_processes() {
+    use base64::Engine as _;
+    let redis = redis_server::RedisServer::start();
+    let op = PanvaProvider::start(
+        PanvaOptions::default()
+            .ttl("AccessToken", 6)
+            .plugin("plugins/count.mjs"),
+    )
+    .await;
+    let (client_id, secret) = op.client(panva::RP_RS256);
+    let dir = tempfile::tempdir().unwrap();
+    let pending = dir.path().join("p.json");
+    let session = format!("{}/alice", redis.url());
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let command = |args: &[&str]| {
+        let mut cmd = bare();
+        cmd.env("AUTHING_ISSUER", op.issuer())
+            .env("AUTHING_APP_ID", &client_id)
+            .env("AUTHING_APP_SECRET", secret.as_deref().unwrap())
+            .env("AUTHING_APP_REDIRECT_URI", panva::CALLBACK)
+            .env("AUTHING_SESSION_KEY", &key)
+            .args(args);
+        cmd
+    };
+    let cli = |args: &[&str]| run(command(args));
+
+    let url = cli(&[
+        "begin",
+        "--scope",
+        "openid profile email offline_access",
+        "--pending",
+        s(&pending),
+    ])
+    .await
+    .ok()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let callback = match op.login(&url, "alice").await {
+        Callback::Redirect(u) => u,
+        other => panic!("{other:?}"),
+    };
+    let out = cli(&[
+        "finish",
+        "--pending",
+        s(&pending),
+        "--callback",
+        &callback,
+        "--session",
+        &session,
+    ])
+    .await
+    .ok();
+    assert_eq!(out["claims"]["sub"], "alice");
+    assert_eq!(out["token_set"]["has_refresh_token"], true);
+    assert!(out["token_set"].get("access_token").is_none(), "{out}");
+    assert!(!pending.exists());
+    // Nothing was written next to the pending file for the session.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let me = cli(&["whoami", "--session", &session]).await.ok();
+    assert_eq!(me["sub"], "alice");
+    let first = cli(&["token", "--session", &session]).await.ok();
+    let first_token = first["access_token"].as_str().unwrap().to_owned();
+
+    // Past the access token's expiry, 20 processes at once.
+    let expires_in = first["expires_in"].as_u64().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(expires_in * 1000 + 1200)).await;
+    let before = refreshes(&op).await;
+    let runs: Vec<_> = (0..20)
+        .map(|_| tokio::spawn(run(command(&["token", "--session", &session]))))
+        .collect();
+    let mut tokens = std::collections::BTreeSet::new();
+    for r in runs {
+        let out = r.await.unwrap().ok();
+        tokens.insert(out["access_token"].as_str().unwrap().to_owned());
+    }
+    let after = refreshes(&op).await;
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1),
+        (1, 0),
+        "exactly one refresh at the provider, none refused"
+    );
+    assert_eq!(tokens.len(), 1, "all 20 print the same token: {tokens:?}");
+    assert!(!tokens.contains(&first_token), "the token was refreshed");
+    // The refreshed session is what Redis holds now: a later process uses it without a refresh.
+    let again = cli(&["token", "--session", &session]).await.ok();
+    assert!(tokens.contains(again["access_token"].as_str().unwrap()));
+    assert_eq!(refreshes(&op).await, after);
+
+    // A key holding no session is a file error; a malformed URL a usage error; a missing or
+    // malformed key a config error that never shows the key.
+    let missing = format!("{}/nobody", redis.url());
+    assert_eq!(cli(&["token", "--session", &missing]).await.err(2), "file");
+    for bad in [
+        "redis://127.0.0.1:1",
+        "redis://127.0.0.1:1/",
+        "redis:///k",
+        "redis://h:1/k?x=1",
+    ] {
+        assert_eq!(cli(&["whoami", "--session", bad]).await.err(2), "usage", "{bad}");
+    }
+    let mut no_key = command(&["token", "--session", &session]);
+    no_key.env_remove("AUTHING_SESSION_KEY");
+    assert_eq!(run(no_key).await.err(2), "config");
+    let short = base64::engine::general_purpose::STANDARD.encode([7u8; 16]);
+    let mut short_key = command(&["token", "--session", &session]);
+    short_key.env("AUTHING_SESSION_KEY", &short);
+    let r = run(short_key).await;
+    assert_eq!(r.err(2), "config");
+    assert!(!r.stderr.contains(&short), "{r:?}");
+    // Another key cannot open the session.
+    let mut other_key = command(&["token", "--session", &session]);
+    other_key.env(
+        "AUTHING_SESSION_KEY",
+        base64::engine::general_purpose::STANDARD.encode([8u8; 32]),
+    );
+    assert_eq!(run(other_key).await.err(2), "file");
 }
