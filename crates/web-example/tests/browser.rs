@@ -284,24 +284,35 @@ const PANVA_CLIENT: &str = "web-example";
 const PANVA_SECRET: &str = "web-example-secret-0123456789abcdef0123456789";
 
 async fn panva_site(mode: ResponseMode) -> (Site, PanvaProvider) {
+    panva_site_with(mode, false).await
+}
+
+/// With `backchannel`, panva runs the back-channel logout plugin and registers the app's
+/// `/backchannel-logout` (on the loopback address the app listens on) as the client's
+/// `backchannel_logout_uri`, with `sid` required in its tokens.
+async fn panva_site_with(mode: ResponseMode, backchannel: bool) -> (Site, PanvaProvider) {
     let (listener, base) = reserve();
+    let local = listener.local_addr().unwrap();
     // panva requires exact redirect URIs: a client registered for this run's port.
-    let op = PanvaProvider::start(
-        PanvaOptions::default()
-            .ttl("AccessToken", ACCESS_TOKEN_SECS)
-            .clock_tolerance(0)
-            .client(json!({
-                "client_id": PANVA_CLIENT,
-                "client_secret": PANVA_SECRET,
-                "grant_types": ["authorization_code", "refresh_token"],
-                "response_types": ["code"],
-                "redirect_uris": [format!("{base}/callback")],
-                "post_logout_redirect_uris": [format!("{base}/")],
-                "token_endpoint_auth_method": "client_secret_post",
-                "id_token_signed_response_alg": "RS256",
-            })),
-    )
-    .await;
+    let mut client = json!({
+        "client_id": PANVA_CLIENT,
+        "client_secret": PANVA_SECRET,
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "redirect_uris": [format!("{base}/callback")],
+        "post_logout_redirect_uris": [format!("{base}/")],
+        "token_endpoint_auth_method": "client_secret_post",
+        "id_token_signed_response_alg": "RS256",
+    });
+    let mut options = PanvaOptions::default()
+        .ttl("AccessToken", ACCESS_TOKEN_SECS)
+        .clock_tolerance(0);
+    if backchannel {
+        client["backchannel_logout_uri"] = format!("http://{local}/backchannel-logout").into();
+        client["backchannel_logout_session_required"] = true.into();
+        options = options.plugin("plugins/backchannel.mjs");
+    }
+    let op = PanvaProvider::start(options.client(client)).await;
     let provider = Provider::Issuer {
         issuer: op.issuer().to_owned(),
         app_id: PANVA_CLIENT.to_owned(),
@@ -555,6 +566,54 @@ async fn panva_cancel() {
         browser.click("a[href$='/abort']").await;
         assert_eq!(browser.text("#problem-title").await, "Sign-in cancelled");
         browser.close().await;
+    })
+    .await;
+}
+
+/// Back-channel logout (OpenID Back-Channel Logout 1.0): bob signs into the app through panva;
+/// then, in the same browser, another client (`rp-rs256`) sends him to panva's end_session
+/// endpoint (RP-initiated logout) and he confirms. panva ends his session there and posts a logout
+/// token to every client of that session with a `backchannel_logout_uri`, the app included. The
+/// app's cookie session is still in the browser, yet its protected page no longer knows him.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panva_logout_elsewhere_ends_the_login_here() {
+    bounded(async {
+        let (site, op) = panva_site_with(ResponseMode::Query, true).await;
+        let browser = Browser::start().await;
+        browser.goto(&format!("{}/me", site.base)).await;
+        panva_login(&browser, "bob").await;
+        assert_eq!(browser.text("#user-email").await, "bob@example.com");
+        browser.click("#home").await;
+        assert_eq!(browser.text("#name").await, "Test User bob");
+
+        // RP-initiated logout of the other client, without coming back to it: panva asks first.
+        let end_session = format!("{}?client_id={}", op.url("/session/end"), panva::RP_RS256);
+        browser.goto(&end_session).await;
+        browser.click("button[name=logout]").await;
+        // panva waits for the deliveries before it shows its sign-out page.
+        browser.wait_for("body").await;
+        let delivered = format!("backchannel.success client={PANVA_CLIENT} sub=bob");
+        let deadline = Instant::now() + STEP;
+        while !op.log().contains(&delivered) {
+            assert!(
+                Instant::now() < deadline,
+                "panva did not deliver a logout token that the app accepted; provider log:\n{}",
+                op.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!op.log().contains("backchannel.error"), "{}", op.log());
+
+        // The app's protected page: the login is gone, so it sends bob to sign in again (and
+        // panva, whose session ended too, asks for his credentials).
+        browser.goto(&format!("{}/me", site.base)).await;
+        browser.wait_for("input[name=login]").await;
+        browser.screenshot("panva-backchannel-logout").await;
+        browser.goto(&format!("{}/", site.base)).await;
+        browser.wait_for("#login").await;
+        assert_eq!(browser.text("h1").await, "Welcome");
+        browser.close().await;
+        drop(op);
     })
     .await;
 }
