@@ -412,7 +412,15 @@ impl AuthenticationClientBuilder {
         let audience = match &self.assertion_audience {
             AssertionAudience::Issuer => issuer.clone(),
             AssertionAudience::TokenEndpoint => {
-                AuthenticationClient::endpoint_of(&provider, self.protocol, Endpoint::Token)?.to_string()
+                let checked = AuthenticationClient::endpoint_of(&provider, self.protocol, Endpoint::Token)?;
+                match &provider {
+                    // The provider compares `aud` with its token_endpoint as a string: the
+                    // discovered value goes out as discovery spelled it, not re-serialized.
+                    Provider::Discovered(m) => {
+                        m.token_endpoint.clone().unwrap_or_else(|| checked.to_string())
+                    }
+                    Provider::Authing { .. } => checked.to_string(),
+                }
             }
             AssertionAudience::Custom(aud) => aud.clone(),
         };

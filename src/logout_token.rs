@@ -161,6 +161,15 @@ impl AuthenticationClient {
     pub async fn verify_logout_token(&self, token: &LogoutToken) -> Result<LogoutTokenClaims> {
         self.logout_token_verifier().verify(token).await
     }
+
+    /// Forgets that a verified logout token was seen, so that its sender's
+    /// retry is accepted: call it when ending the sessions the token names
+    /// failed (Back-Channel Logout §2.8 lets the provider retry after a
+    /// non-200 answer, and a remembered `jti` would refuse that retry as a
+    /// replay).
+    pub fn forget_logout_token(&self, claims: &LogoutTokenClaims) {
+        self.inner.logout_jti.forget(&claims.iss, &claims.jti);
+    }
 }
 
 impl LogoutTokenVerifier {

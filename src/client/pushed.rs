@@ -119,8 +119,19 @@ impl AuthenticationClient {
         } else {
             for (name, value) in &prepared.params {
                 // client_id comes with the client authentication below.
-                if name != "client_id" {
-                    form.push_owned(name.clone(), value.clone());
+                // state and nonce are secrets (src/secret.rs): pushed as such, an error
+                // answer that echoes them is scrubbed like any other sent secret.
+                match name.as_str() {
+                    "client_id" => {}
+                    "state" => {
+                        form.push_secret("state", value);
+                    }
+                    "nonce" => {
+                        form.push_secret("nonce", value);
+                    }
+                    _ => {
+                        form.push_owned(name.clone(), value.clone());
+                    }
                 }
             }
         }

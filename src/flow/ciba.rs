@@ -99,7 +99,7 @@ impl BackchannelAuthentication {
     /// The id_token is verified (no nonce). Dropping the future stops the
     /// polling.
     pub async fn wait(self) -> Result<Authenticated> {
-        let deadline = self.started + self.expires_in();
+        let deadline = poll::deadline(self.started, self.expires_in());
         let client = self.client.clone();
         let id = self.answer.auth_req_id.clone();
         let tokens = poll::until_answered(

@@ -122,7 +122,7 @@ impl DeviceAuthorization {
     /// [`Error::AuthorizationExpired`](crate::Error::AuthorizationExpired)
     /// when the codes expired first. Dropping the future stops the polling.
     pub async fn wait(self) -> Result<Authenticated> {
-        let deadline = self.started + self.expires_in();
+        let deadline = poll::deadline(self.started, self.expires_in());
         let client = self.client.clone();
         let device_code = self.answer.device_code.clone();
         let tokens = poll::until_answered("device authorization", self.interval(), deadline, || {

@@ -18,6 +18,22 @@ use crate::token_set::TokenSet;
 /// Core §11 refers to it).
 pub(crate) const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
+/// Bounds on what the provider's answer can make us do. `interval` and
+/// `expires_in` are numbers from the network: `interval: 0` would poll in a
+/// tight loop, and a huge one (or `expires_in`) would overflow the clock's
+/// arithmetic. No real grant waits longer than a day or polls less often than
+/// hourly.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+const MAX_INTERVAL: Duration = Duration::from_secs(60 * 60);
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// When a grant that started at `started` and lives `lifetime` ends locally,
+/// with the lifetime capped at a day (see [`MAX_LIFETIME`]).
+pub(crate) fn deadline(started: Instant, lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_LIFETIME);
+    started.checked_add(lifetime).unwrap_or(started)
+}
+
 /// Polls with `request` until it yields tokens or a final answer.
 ///
 /// The first poll waits one `interval` (the user cannot have answered yet).
@@ -37,8 +53,13 @@ where
     Fut: Future<Output = Result<TokenSet>>,
 {
     let expired = |by_provider| Error::AuthorizationExpired { grant, by_provider };
+    interval = interval.clamp(MIN_INTERVAL, MAX_INTERVAL);
     loop {
-        let next = Instant::now() + interval;
+        // Cannot overflow with the interval bounded, but a clock at its end is
+        // an expiry, not a panic.
+        let Some(next) = Instant::now().checked_add(interval) else {
+            return Err(expired(false));
+        };
         if next >= deadline {
             // The provider expires the code by its own clock, which started before ours (the
             // answer took time to arrive): a poll at our deadline would meet a code it no
@@ -52,7 +73,7 @@ where
             Err(e) => match e.oauth_error() {
                 Some("authorization_pending") => {}
                 Some("slow_down") => {
-                    interval += SLOW_DOWN_STEP;
+                    interval = (interval + SLOW_DOWN_STEP).min(MAX_INTERVAL);
                     tracing::debug!(
                         grant,
                         interval_secs = interval.as_secs(),
@@ -220,5 +241,23 @@ mod tests {
         let wait = async { script(vec![], 1, 600).await.0 };
         let out = cancellable(wait, tokio::time::sleep(Duration::from_secs(3))).await;
         assert!(matches!(out, Err(Error::Cancelled)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hostile_interval_and_lifetime_neither_spin_nor_panic() {
+        // interval 0 would poll in a tight loop: it is one second.
+        let (out, at) = script(vec![Err(op("authorization_pending")), Ok(tokens())], 0, 60).await;
+        assert!(out.is_ok());
+        assert_eq!(at, vec![1, 2]);
+        // A u64::MAX interval and lifetime (what `1e300` parses to) must not
+        // overflow the clock: the interval is an hour at most, and a
+        // `slow_down` on top of it stays there.
+        let start = Instant::now();
+        let lifetime = deadline(start, Duration::from_secs(u64::MAX));
+        assert_eq!(lifetime - start, MAX_LIFETIME);
+        let answers = vec![Err(op("slow_down")), Ok(tokens())];
+        let (out, at) = script(answers, u64::MAX, 48 * 60 * 60).await;
+        assert!(out.is_ok());
+        assert_eq!(at, vec![3_600, 7_200]);
     }
 }

@@ -70,17 +70,29 @@ impl ReplayCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = (issuer.to_owned(), jti.to_owned());
-        if seen.get(&key).is_some_and(|until| *until > now) {
+        // Remembered through `keep_until` itself: the caller still accepts a
+        // token at that very second.
+        if seen.get(&key).is_some_and(|until| *until >= now) {
             return Err(NotRecorded::Replayed);
         }
         if seen.len() >= self.capacity {
-            seen.retain(|_, until| *until > now);
+            seen.retain(|_, until| *until >= now);
         }
         if seen.len() >= self.capacity && !seen.contains_key(&key) {
             return Err(NotRecorded::Full);
         }
         seen.insert(key, keep_until);
         Ok(())
+    }
+
+    /// Forgets `jti` of `issuer`, so that the same token is accepted again:
+    /// for when the work the token asked for failed and its sender will retry.
+    pub(crate) fn forget(&self, issuer: &str, jti: &str) {
+        let mut seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.remove(&(issuer.to_owned(), jti.to_owned()));
     }
 
     /// How many entries are held (for tests of the bound).
@@ -102,7 +114,7 @@ mod tests {
         // Another issuer's jti of the same value is another token.
         assert_eq!(cache.record("j", "a", 100, 50), Ok(()));
         // Past its keep-until the token's own clock checks refuse it; the entry may go.
-        assert_eq!(cache.record("i", "a", 200, 100), Ok(()));
+        assert_eq!(cache.record("i", "a", 200, 101), Ok(()));
     }
 
     #[test]
@@ -115,7 +127,26 @@ mod tests {
         assert_eq!(cache.record("i", "a", 100, 10), Err(NotRecorded::Replayed));
         assert_eq!(cache.len(), 3);
         // Once the entries' time is over they are purged to make room.
-        assert_eq!(cache.record("i", "d", 300, 100), Ok(()));
+        assert_eq!(cache.record("i", "d", 300, 101), Ok(()));
         assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn remembered_through_the_last_second_the_token_is_accepted() {
+        // The verifier accepts a token up to and including `keep_until`; so
+        // must the memory refuse its replay then.
+        let cache = ReplayCache::new(10);
+        assert_eq!(cache.record("i", "a", 100, 0), Ok(()));
+        assert_eq!(cache.record("i", "a", 100, 100), Err(NotRecorded::Replayed));
+        assert_eq!(cache.record("i", "a", 200, 101), Ok(()));
+    }
+
+    #[test]
+    fn a_forgotten_jti_is_accepted_again() {
+        let cache = ReplayCache::new(10);
+        assert_eq!(cache.record("i", "a", 100, 0), Ok(()));
+        cache.forget("i", "a");
+        assert_eq!(cache.record("i", "a", 100, 1), Ok(()));
+        assert_eq!(cache.record("i", "a", 100, 2), Err(NotRecorded::Replayed));
     }
 }

@@ -266,9 +266,15 @@ pub(crate) async fn backchannel_logout(Extension(app): Extension<Arc<Shared>>, b
     };
     // §2.7: a sid names one provider session; a token with only sub names every session of
     // that user.
-    let key = match (claims.sid, claims.sub) {
-        (Some(sid), _) => LogoutKey::Sid { iss: claims.iss, sid },
-        (None, Some(sub)) => LogoutKey::Sub { iss: claims.iss, sub },
+    let key = match (claims.sid.clone(), claims.sub.clone()) {
+        (Some(sid), _) => LogoutKey::Sid {
+            iss: claims.iss.clone(),
+            sid,
+        },
+        (None, Some(sub)) => LogoutKey::Sub {
+            iss: claims.iss.clone(),
+            sub,
+        },
         // The verifier refuses a token with neither.
         (None, None) => {
             return answer(
@@ -287,6 +293,8 @@ pub(crate) async fn backchannel_logout(Extension(app): Extension<Arc<Shared>>, b
         }
         Err(error) => {
             tracing::warn!(%error, "back-channel logout: the session index failed");
+            // Nothing was ended: let the provider's retry of this token through.
+            app.client.forget_logout_token(&claims);
             answer(
                 StatusCode::BAD_REQUEST,
                 Some(("server_error", "the sessions could not be ended".to_owned())),
