@@ -22,8 +22,11 @@
 //!    need not carry them;
 //! 5. under [`TypPolicy::Authing`], whose `typ` cannot tell an id_token from
 //!    an access token, a token carrying `nonce`, `at_hash` or `c_hash` (the
-//!    marks of an id_token, OIDC Core §2, §3.3.2.11) is refused
-//!    (`TypeNotAllowed`).
+//!    marks of an id_token, OIDC Core §2, §3.3.2.11) or `events` (a logout
+//!    token, Back-Channel Logout §2.4) is refused (`TypeNotAllowed`); and
+//!    since an id_token from a refresh, device or CIBA grant may carry none
+//!    of those marks, `scope` is required (Authing's access tokens always
+//!    carry it, its id_tokens never do).
 //!
 //! Failures are [`Error::AccessToken`] with the reason; fetching the JWKS
 //! fails as for id_tokens ([`Error::is_transient`] answers).
@@ -256,11 +259,19 @@ impl AccessTokenVerifier {
         if self.typ == TypPolicy::Strict && claims.client_id.as_deref().is_none_or(str::is_empty) {
             return Err(IdTokenError::MissingClaim("client_id").into());
         }
-        let id_token_mark = ["nonce", "at_hash", "c_hash"]
-            .into_iter()
-            .find(|m| claims.extra.contains_key(*m));
-        if let (TypPolicy::Authing, Some(mark)) = (self.typ, id_token_mark) {
-            return Err(IdTokenError::TypeNotAllowed(format!("an id_token (it has {mark})")).into());
+        if self.typ == TypPolicy::Authing {
+            let other_kind = ["nonce", "at_hash", "c_hash", "events"]
+                .into_iter()
+                .find(|m| claims.extra.contains_key(*m));
+            if let Some(mark) = other_kind {
+                return Err(IdTokenError::TypeNotAllowed(format!(
+                    "an id_token or logout token (it has {mark})"
+                ))
+                .into());
+            }
+            if claims.scope.is_none() {
+                return Err(IdTokenError::MissingClaim("scope").into());
+            }
         }
         Ok(claims)
     }

@@ -106,6 +106,29 @@ async fn strict_requires_at_jwt_and_authing_accepts_jwt() {
 }
 
 #[tokio::test]
+async fn unmarked_id_tokens_and_logout_tokens_are_not_access_tokens_either() {
+    let env = Env::new().await;
+    let verifier = env.client.access_token_verifier([CLIENT_ID]);
+    // An id_token from a refresh (or the device flow): no nonce, no at_hash, and, as
+    // id_tokens never do, no scope. Its aud is the app the API trusts.
+    let now = env.clock.unix_now() as i64;
+    let id_token = json!({"iss": env.server.issuer(), "sub": "user-1", "aud": CLIENT_ID,
+        "exp": now + 600, "iat": now, "auth_time": now - 60, "name": "User One"});
+    let err = verifier.verify(&env.token(Some("JWT"), &id_token)).await;
+    assert!(matches!(reason(err), IdTokenError::MissingClaim("scope")));
+    // A logout token with typ JWT and an exp and sub.
+    let mut logout = id_token.clone();
+    logout["events"] = json!({"http://schemas.openid.net/event/backchannel-logout": {}});
+    logout["scope"] = "openid".into();
+    let err = verifier.verify(&env.token(Some("JWT"), &logout)).await;
+    assert!(matches!(reason(err), IdTokenError::TypeNotAllowed(_)));
+    // The same claims with a scope and no mark are an access token.
+    let mut access = id_token;
+    access["scope"] = "openid".into();
+    assert!(verifier.verify(&env.token(Some("JWT"), &access)).await.is_ok());
+}
+
+#[tokio::test]
 async fn an_id_token_is_not_an_access_token() {
     let env = Env::new().await;
     // An id_token for the same client, its aud the audience the API trusts.
