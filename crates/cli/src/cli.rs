@@ -11,7 +11,10 @@ use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 ///
 /// Options that take a token or a secret also accept `@PATH` (read from that
 /// file) or `-` (read from standard input).
-#[derive(Debug, Parser)]
+// No `Debug` on the argument types: they hold the secret, the client key and tokens as plain
+// strings (clap parses them before they become secrecy types), and a stray `{:?}` must not be
+// able to print them.
+#[derive(Parser)]
 #[command(name = "authing-oidc", version, max_term_width = 100)]
 pub struct Cli {
     /// Provider and client configuration.
@@ -29,7 +32,7 @@ pub struct Cli {
 }
 
 /// The client configuration shared by every command that talks to a provider.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct GlobalOpts {
     /// The Authing application's address, e.g. `https://sample-app.authing.cn`
     /// (the Authing preset; excludes --issuer).
@@ -185,7 +188,7 @@ pub enum ChallengeMethodArg {
 }
 
 /// The commands of docs/cli.md.
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 pub enum Command {
     /// Print the login URL: {"url"}.
     AuthorizeUrl {
