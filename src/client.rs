@@ -351,11 +351,7 @@ impl AuthenticationClient {
         code: &AuthorizationCode,
         code_verifier: Option<&CodeVerifier>,
     ) -> Result<TokenSet> {
-        let redirect_uri = self
-            .inner
-            .redirect_uri
-            .as_ref()
-            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
+        let redirect_uri = self.exchange_redirect_uri()?;
         self.exchange_code(
             code,
             code_verifier,
@@ -364,6 +360,15 @@ impl AuthenticationClient {
             None,
         )
         .await
+    }
+
+    /// The redirect_uri a stateless code exchange repeats (RFC 6749 §4.1.3):
+    /// the configured one.
+    fn exchange_redirect_uri(&self) -> Result<&RedirectUri> {
+        self.inner
+            .redirect_uri
+            .as_ref()
+            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))
     }
 
     /// [`get_access_token_by_code`](Self::get_access_token_by_code) with a
@@ -376,11 +381,7 @@ impl AuthenticationClient {
         code_verifier: Option<&CodeVerifier>,
         key: &DpopKey,
     ) -> Result<TokenSet> {
-        let redirect_uri = self
-            .inner
-            .redirect_uri
-            .as_ref()
-            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
+        let redirect_uri = self.exchange_redirect_uri()?;
         self.exchange_code(
             code,
             code_verifier,
@@ -399,11 +400,7 @@ impl AuthenticationClient {
         code_verifier: Option<&CodeVerifier>,
         extras: &TokenRequestExtras,
     ) -> Result<TokenSet> {
-        let redirect_uri = self
-            .inner
-            .redirect_uri
-            .as_ref()
-            .ok_or_else(|| Error::config("the code exchange needs the configured redirect_uri"))?;
+        let redirect_uri = self.exchange_redirect_uri()?;
         self.exchange_code(code, code_verifier, redirect_uri, extras, None)
             .await
     }
