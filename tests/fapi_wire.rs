@@ -447,7 +447,8 @@ async fn jar_by_value_carries_every_parameter_signed() {
         )
         .unwrap();
     let q = url_query(&login.url);
-    assert_eq!(q.len(), 2, "only client_id and request: {q:?}");
+    // client_id and request, plus response_type and scope repeated as OIDC Core §6.1 asks.
+    assert_eq!(q.len(), 4, "{q:?}");
     assert_eq!(q["client_id"], APP_ID);
     let jwt = &q["request"];
     assert_eq!(header_of(jwt)["typ"], "oauth-authz-req+jwt");
@@ -458,6 +459,9 @@ async fn jar_by_value_carries_every_parameter_signed() {
     assert_eq!(claims["client_id"], APP_ID);
     assert_eq!(claims["redirect_uri"], REDIRECT);
     assert_eq!(claims["response_type"], "code");
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(claims["scope"], q["scope"].as_str());
+    assert!(q["scope"].split(' ').any(|s| s == "openid"), "{q:?}");
     assert_eq!(claims["max_age"], 300);
     assert_eq!(claims["state"], login.state.as_ref().unwrap().expose_secret());
     assert_eq!(claims["nonce"], login.nonce.as_ref().unwrap().expose_secret());

@@ -83,9 +83,19 @@ impl AuthenticationClient {
         let prepared = self.prepared(params)?;
         let jwt = self.request_object(&prepared)?;
         let mut url = prepared.endpoint.clone();
-        url.query_pairs_mut()
-            .append_pair("client_id", &self.inner.app_id)
-            .append_pair("request", secrecy::ExposeSecret::expose_secret(&jwt));
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("client_id", &self.inner.app_id);
+            // OIDC Core §6.1: an OpenID request stays a valid OAuth request outside the
+            // object too, so response_type and scope are repeated (with the same values; the
+            // provider uses the object's, RFC 9101 §5).
+            for (name, value) in &prepared.params {
+                if name == "response_type" || name == "scope" {
+                    query.append_pair(name, value);
+                }
+            }
+            query.append_pair("request", secrecy::ExposeSecret::expose_secret(&jwt));
+        }
         Ok(prepared.into_url(url))
     }
 
