@@ -135,6 +135,39 @@ impl Seeds {
     }
 }
 
+/// The `other_jwts` seeds: valid logout tokens and access tokens (the target's
+/// first byte picks the verifier), and each with one rule broken.
+fn other_jwts(k: &Keys, seeds: &mut Seeds) {
+    let logout = json!({"iss": ISSUER, "aud": CLIENT_ID, "iat": NOW, "exp": NOW + 120,
+        "jti": "fuzz-logout-1", "sid": "sid-1", "sub": "user-1",
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}}});
+    let access = json!({"iss": ISSUER, "aud": CLIENT_ID, "iat": NOW, "exp": NOW + 600,
+        "jti": "fuzz-at-1", "sub": "user-1", "client_id": CLIENT_ID, "scope": "openid orders:read"});
+    let broken = |mut claims: Value, name: &str, value: Value| {
+        claims[name] = value;
+        claims
+    };
+    let cases = [
+        (0u8, "logout+jwt", logout.clone()),
+        (0, "logout+jwt", broken(logout.clone(), "nonce", json!("n"))),
+        (0, "JWT", broken(logout.clone(), "events", json!({}))),
+        (1, "JWT", access.clone()),
+        (1, "JWT", broken(access.clone(), "nonce", json!("n"))),
+        (2, "at+jwt", access.clone()),
+        (2, "at+jwt", broken(access, "aud", json!("another-api"))),
+    ];
+    for (selector, typ, claims) in cases {
+        for (alg, kid) in [("RS256", Some("rsa-1")), ("ES256", Some("ec-1")), ("HS256", None)] {
+            let mut header = json!({"alg": alg, "typ": typ});
+            if let Some(kid) = kid {
+                header["kid"] = kid.into();
+            }
+            let token = sign(k, &header, &claims);
+            seeds.add("other_jwts", [&[selector][..], token.as_bytes()].concat());
+        }
+    }
+}
+
 /// The id_token seeds: the conformance tests' cases, for each client the target picks.
 fn id_tokens(k: &Keys, seeds: &mut Seeds) -> String {
     let base = original_claims();
@@ -254,6 +287,7 @@ static JWKS_IS_CURRENT: std::sync::atomic::AtomicBool = std::sync::atomic::Atomi
 
 fn curated(k: &Keys, seeds: &mut Seeds) {
     let id_token = id_tokens(k, seeds);
+    other_jwts(k, seeds);
 
     // The wire tests' token bodies.
     let token_body = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "id_token": id_token,
