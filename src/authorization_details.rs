@@ -130,6 +130,11 @@ impl TokenRequestExtras {
         self
     }
 
+    /// Whether it adds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.resource.is_empty() && self.authorization_details.is_none()
+    }
+
     /// The checked `(name, value)` pairs to send.
     pub(crate) fn pairs(&self) -> Result<Vec<(&'static str, String)>> {
         let mut out = Vec::new();
@@ -142,6 +147,49 @@ impl TokenRequestExtras {
             out.push(("authorization_details", to_parameter(d)?));
         }
         Ok(out)
+    }
+}
+
+/// Which `resource` values the typed flow's token requests — the code
+/// exchange and every refresh of the session — send (RFC 8707 §2.2;
+/// docs/protocol.md §2.3.4). Set with
+/// [`Unauthorized::token_resource`](crate::flow::Unauthorized::token_resource).
+///
+/// A `resource` on a token request chooses the audience of the access token
+/// it returns. Without one the provider picks: panva's oidc-provider, for one,
+/// then issues a token for its userinfo endpoint, not for the resource the
+/// login asked for. Most providers issue a token for one audience only and
+/// refuse several `resource` values on a token request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenResource {
+    /// The default: the login's `resource` when it asked for exactly one;
+    /// none when it asked for none or for several (the provider picks).
+    #[default]
+    IfOne,
+    /// Every `resource` the login asked for, in its order.
+    All,
+    /// This one `resource`, which the login must have asked for (RFC 8707
+    /// §2.2: a token request asks for a subset of the grant).
+    Only(String),
+    /// None: the provider picks the audience.
+    Omit,
+}
+
+impl TokenResource {
+    /// The values to send, given what the login asked for.
+    pub(crate) fn select(&self, requested: &[String]) -> Result<Vec<String>> {
+        Ok(match self {
+            TokenResource::IfOne if requested.len() == 1 => requested.to_vec(),
+            TokenResource::IfOne | TokenResource::Omit => Vec::new(),
+            TokenResource::All => requested.to_vec(),
+            TokenResource::Only(r) if requested.iter().any(|x| x == r) => vec![r.clone()],
+            TokenResource::Only(r) => {
+                return Err(Error::config(format!(
+                    "token_resource {r:?} is not a resource the login asks for (RFC 8707 §2.2)"
+                )));
+            }
+        })
     }
 }
 
@@ -165,5 +213,19 @@ mod tests {
         assert!(check_resource("urn:example:api").is_ok());
         assert!(check_resource("/relative").is_err());
         assert!(check_resource("https://api.example/#f").is_err());
+    }
+
+    #[test]
+    fn token_resource_selects_from_the_login() {
+        let one = vec!["https://a/".to_owned()];
+        let two = vec!["https://a/".to_owned(), "https://b/".to_owned()];
+        assert_eq!(TokenResource::IfOne.select(&one).unwrap(), one);
+        assert!(TokenResource::IfOne.select(&two).unwrap().is_empty());
+        assert!(TokenResource::IfOne.select(&[]).unwrap().is_empty());
+        assert_eq!(TokenResource::All.select(&two).unwrap(), two);
+        assert!(TokenResource::Omit.select(&one).unwrap().is_empty());
+        let only = TokenResource::Only("https://b/".to_owned());
+        assert_eq!(only.select(&two).unwrap(), vec!["https://b/".to_owned()]);
+        assert!(only.select(&one).is_err(), "not asked for at the login");
     }
 }

@@ -405,6 +405,21 @@ impl AuthenticationClient {
             .await
     }
 
+    /// [`get_access_token_by_code_with`](Self::get_access_token_by_code_with)
+    /// with a DPoP proof of `key` (RFC 9449 §5): `resource` and
+    /// `authorization_details` on a code exchange that binds the tokens.
+    pub async fn get_access_token_by_code_with_dpop_and(
+        &self,
+        code: &AuthorizationCode,
+        code_verifier: Option<&CodeVerifier>,
+        extras: &TokenRequestExtras,
+        key: &DpopKey,
+    ) -> Result<TokenSet> {
+        let redirect_uri = self.exchange_redirect_uri()?;
+        self.exchange_code(code, code_verifier, redirect_uri, extras, Some(key))
+            .await
+    }
+
     /// The code exchange with an explicit redirect URI (the one the login used).
     pub(crate) async fn exchange_code(
         &self,
@@ -465,15 +480,6 @@ impl AuthenticationClient {
     pub(crate) async fn refresh_grant(
         &self,
         refresh_token: &RefreshToken,
-        dpop: Option<&DpopKey>,
-    ) -> Result<RefreshAnswer> {
-        self.refresh_grant_with(refresh_token, &TokenRequestExtras::new(), dpop)
-            .await
-    }
-
-    async fn refresh_grant_with(
-        &self,
-        refresh_token: &RefreshToken,
         extras: &TokenRequestExtras,
         dpop: Option<&DpopKey>,
     ) -> Result<RefreshAnswer> {
@@ -532,7 +538,9 @@ impl AuthenticationClient {
         &self,
         refresh_token: &RefreshToken,
     ) -> Result<TokenSet> {
-        self.refresh_grant(refresh_token, None).await?.tokens
+        self.refresh_grant(refresh_token, &TokenRequestExtras::new(), None)
+            .await?
+            .tokens
     }
 
     /// [`get_new_access_token_by_refresh_token`](Self::get_new_access_token_by_refresh_token)
@@ -542,7 +550,9 @@ impl AuthenticationClient {
         refresh_token: &RefreshToken,
         key: &DpopKey,
     ) -> Result<TokenSet> {
-        self.refresh_grant(refresh_token, Some(key)).await?.tokens
+        self.refresh_grant(refresh_token, &TokenRequestExtras::new(), Some(key))
+            .await?
+            .tokens
     }
 
     /// [`get_new_access_token_by_refresh_token`](Self::get_new_access_token_by_refresh_token)
@@ -553,7 +563,19 @@ impl AuthenticationClient {
         refresh_token: &RefreshToken,
         extras: &TokenRequestExtras,
     ) -> Result<TokenSet> {
-        self.refresh_grant_with(refresh_token, extras, None).await?.tokens
+        self.refresh_grant(refresh_token, extras, None).await?.tokens
+    }
+
+    /// [`get_new_access_token_by_refresh_token_with`](Self::get_new_access_token_by_refresh_token_with)
+    /// with a DPoP proof of `key` (RFC 9449 §5): `resource` and
+    /// `authorization_details` on a refresh of DPoP-bound tokens.
+    pub async fn get_new_access_token_by_refresh_token_with_dpop_and(
+        &self,
+        refresh_token: &RefreshToken,
+        extras: &TokenRequestExtras,
+        key: &DpopKey,
+    ) -> Result<TokenSet> {
+        self.refresh_grant(refresh_token, extras, Some(key)).await?.tokens
     }
 
     /// Asks the provider whether an access or refresh token is active

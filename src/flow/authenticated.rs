@@ -19,8 +19,9 @@ use crate::secret::{AccessToken, ExposeSecret as _, IdToken, RefreshToken};
 use crate::token_set::TokenSet;
 use crate::userinfo::UserInfo;
 
-use super::saved::SavedSession;
+use super::saved::{SavedSession, version_for};
 use super::store::{LeaseOptions, PersistenceStore, SaveCondition, SessionStore};
+use crate::authorization_details::{AuthorizationDetail, TokenRequestExtras};
 
 mod claims;
 mod refresh;
@@ -99,6 +100,9 @@ struct Session {
     /// The DPoP key the tokens are bound to (RFC 9449), for the whole session:
     /// refreshes keep using it, so a bound refresh token stays usable.
     dpop: Option<Arc<DpopKey>>,
+    /// What every refresh repeats of the login (RFC 8707 `resource`, RFC 9396
+    /// `authorization_details`; docs/protocol.md §2.3.4).
+    token_extras: TokenRequestExtras,
 }
 
 /// The store a session is attached to, under which key.
@@ -118,6 +122,8 @@ struct Tokens {
     /// The claims of `id_token` (or, restored, those saved with it).
     claims: StoredClaims,
     scope: Option<String>,
+    /// The `authorization_details` granted with the access token (RFC 9396 §7).
+    authorization_details: Option<Vec<AuthorizationDetail>>,
     /// Bumped by every refresh attempt, successful or not.
     generation: u64,
     /// Refresh answers that changed the tokens since the login, across saves and restores.
@@ -187,6 +193,7 @@ impl Authenticated {
         id_token: IdToken,
         claims: IdTokenClaims,
         dpop: Option<Arc<DpopKey>>,
+        token_extras: TokenRequestExtras,
     ) -> Self {
         let now = client.clock().unix_now();
         let state = Tokens {
@@ -197,15 +204,21 @@ impl Authenticated {
             claims: StoredClaims::new(&id_token, claims),
             id_token,
             scope: tokens.scope,
+            authorization_details: tokens.authorization_details,
             generation: 0,
             refreshes: 0,
             ended: None,
             unpersisted: None,
         };
-        Self::from_tokens(client, state, dpop)
+        Self::from_tokens(client, state, dpop, token_extras)
     }
 
-    fn from_tokens(client: AuthenticationClient, tokens: Tokens, dpop: Option<Arc<DpopKey>>) -> Self {
+    fn from_tokens(
+        client: AuthenticationClient,
+        tokens: Tokens,
+        dpop: Option<Arc<DpopKey>>,
+        token_extras: TokenRequestExtras,
+    ) -> Self {
         Authenticated {
             inner: Arc::new(Session {
                 client,
@@ -215,6 +228,7 @@ impl Authenticated {
                 store: RwLock::new(None),
                 margin_secs: AtomicU64::new(DEFAULT_REFRESH_MARGIN.as_secs()),
                 dpop,
+                token_extras,
             }),
         }
     }
@@ -289,6 +303,21 @@ impl Authenticated {
     /// When the access token expires, in seconds since the epoch.
     pub fn expires_at(&self) -> Option<u64> {
         self.read().expires_at
+    }
+
+    /// The `authorization_details` granted with the current access token
+    /// (RFC 9396 §7), typed: from the login's token response, then from each
+    /// refresh answer that carries them (one that omits them keeps the
+    /// previous ones, as for `scope`). Kept in saved state.
+    pub fn authorization_details(&self) -> Option<Vec<AuthorizationDetail>> {
+        self.read().authorization_details.clone()
+    }
+
+    /// What every refresh of this session sends besides the grant: the
+    /// `resource` values and `authorization_details` chosen at the login
+    /// (docs/protocol.md §2.3.4).
+    pub fn token_extras(&self) -> &TokenRequestExtras {
+        &self.inner.token_extras
     }
 
     /// Calls `hook` with the new session after every refresh, before the new
@@ -406,8 +435,14 @@ impl Authenticated {
             scope: t.scope.clone(),
             claims: t.claims(),
             refresh_count: t.refreshes,
-            version: SavedSession::version_for(self.inner.dpop.is_some()),
+            version: version_for(
+                self.inner.dpop.is_some(),
+                !self.inner.token_extras.is_empty() || t.authorization_details.is_some(),
+            ),
             dpop_key: self.inner.dpop.as_ref().map(|k| k.export_with_secrets()),
+            token_resource: self.inner.token_extras.resource.clone(),
+            token_authorization_details: self.inner.token_extras.authorization_details.clone(),
+            authorization_details: t.authorization_details.clone(),
         }
     }
 
@@ -426,6 +461,7 @@ impl Authenticated {
     pub fn restore_from_trusted_store(client: AuthenticationClient, saved: SavedSession) -> Result<Self> {
         saved.check(&client)?;
         let dpop = saved.restore_dpop_key()?;
+        let token_extras = saved.restore_token_extras()?;
         let lifetime = saved.lifetime_secs;
         let id_token = IdToken::new(saved.id_token);
         Ok(Self::from_tokens(
@@ -438,12 +474,14 @@ impl Authenticated {
                 claims: StoredClaims::new(&id_token, saved.claims),
                 id_token,
                 scope: saved.scope,
+                authorization_details: saved.authorization_details,
                 generation: 0,
                 refreshes: saved.refresh_count,
                 ended: None,
                 unpersisted: None,
             },
             dpop,
+            token_extras,
         ))
     }
 
@@ -457,7 +495,14 @@ impl Authenticated {
             .clone()
             .ok_or_else(|| Error::input("the token set has no id_token"))?;
         let claims = decode_unverified(&id_token)?;
-        Ok(Self::from_verified(client, tokens, id_token, claims, None))
+        Ok(Self::from_verified(
+            client,
+            tokens,
+            id_token,
+            claims,
+            None,
+            TokenRequestExtras::new(),
+        ))
     }
 }
 

@@ -55,6 +55,7 @@ pub use device::{DeviceAuthorization, DeviceLogin};
 pub use pending::PendingCallback;
 pub use saved::{SavedPendingCallback, SavedSession};
 
+use crate::authorization_details::{TokenRequestExtras, TokenResource};
 use crate::authorize::{AuthorizeParams, ResponseMode};
 use crate::client::AuthenticationClient;
 use crate::error::{Error, Result};
@@ -71,6 +72,8 @@ pub struct Unauthorized {
     client: AuthenticationClient,
     params: AuthorizeParams,
     pending_max_age: Duration,
+    token_resource: TokenResource,
+    repeat_authorization_details: bool,
 }
 
 impl Unauthorized {
@@ -80,6 +83,8 @@ impl Unauthorized {
             client,
             params: AuthorizeParams::new(),
             pending_max_age: DEFAULT_PENDING_MAX_AGE,
+            token_resource: TokenResource::IfOne,
+            repeat_authorization_details: false,
         }
     }
 
@@ -121,19 +126,41 @@ impl Unauthorized {
         self
     }
 
-    /// A resource indicator (RFC 8707) for the login; repeatable.
+    /// A resource indicator (RFC 8707) for the login; repeatable. The code
+    /// exchange and every refresh repeat it when it is the only one (see
+    /// [`token_resource`](Self::token_resource)).
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
         self.params.resource.push(resource.into());
         self
     }
 
+    /// Which of the login's `resource` values the code exchange and every
+    /// refresh of the session send (RFC 8707 §2.2); default
+    /// [`TokenResource::IfOne`]. The choice is kept in saved state.
+    pub fn token_resource(mut self, which: TokenResource) -> Self {
+        self.token_resource = which;
+        self
+    }
+
     /// `authorization_details` (RFC 9396) for the login; the granted ones
-    /// come back in the token set.
+    /// come back in the token set
+    /// ([`Authenticated::authorization_details`]).
     pub fn authorization_details(
         mut self,
         details: Vec<crate::authorization_details::AuthorizationDetail>,
     ) -> Self {
         self.params.authorization_details = Some(details);
+        self
+    }
+
+    /// Whether the code exchange and every refresh repeat the login's
+    /// `authorization_details` (RFC 9396 §6); default `false`. Without them
+    /// the provider assigns what the user granted (RFC 9396 §7), which may be
+    /// less than the login asked for or enriched by the provider; repeating
+    /// them asks for exactly these again, and a provider refuses that
+    /// (`invalid_authorization_details`) when the grant does not cover them.
+    pub fn repeat_authorization_details(mut self, repeat: bool) -> Self {
+        self.repeat_authorization_details = repeat;
         self
     }
 
@@ -210,7 +237,18 @@ impl Unauthorized {
             }
             None => None,
         };
-        let keys = LoginKeys { verifier, dpop };
+        // What the token requests repeat of the login (docs/protocol.md §2.3.4), checked now.
+        let mut token_extras = TokenRequestExtras::new();
+        token_extras.resource = self.token_resource.select(&params.resource)?;
+        if self.repeat_authorization_details {
+            token_extras.authorization_details = params.authorization_details.clone();
+        }
+        token_extras.pairs()?;
+        let keys = LoginKeys {
+            verifier,
+            dpop,
+            token_extras,
+        };
         Ok((self.client, params, keys, self.pending_max_age))
     }
 
@@ -237,6 +275,7 @@ impl Unauthorized {
                 code_verifier: keys.verifier,
                 dpop: keys.dpop,
             },
+            keys.token_extras,
             redirect_uri,
             response_mode,
             max_age,
@@ -247,8 +286,9 @@ impl Unauthorized {
 }
 
 /// The secrets a login makes before its URL: the PKCE verifier and, with
-/// DPoP, the session's key.
+/// DPoP, the session's key; and what its token requests repeat.
 struct LoginKeys {
     verifier: crate::secret::CodeVerifier,
     dpop: Option<std::sync::Arc<crate::dpop::DpopKey>>,
+    token_extras: TokenRequestExtras,
 }

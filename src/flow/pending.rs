@@ -13,7 +13,8 @@ use crate::redirect_uri::RedirectUri;
 use crate::secret::{AuthorizationCode, CodeVerifier, ExposeSecret as _, Nonce, State};
 
 use super::Authenticated;
-use super::saved::SavedPendingCallback;
+use super::saved::{SavedPendingCallback, version_for};
+use crate::authorization_details::TokenRequestExtras;
 
 pub(super) struct Secrets {
     pub(super) state: State,
@@ -33,6 +34,9 @@ pub(super) struct Secrets {
 pub struct PendingCallback {
     pub(super) client: AuthenticationClient,
     pub(super) secrets: Secrets,
+    /// What the code exchange and the session's refreshes repeat of the login
+    /// (RFC 8707 `resource`, RFC 9396 `authorization_details`).
+    pub(super) token_extras: TokenRequestExtras,
     pub(super) redirect_uri: RedirectUri,
     pub(super) response_mode: Option<ResponseMode>,
     pub(super) max_age: Option<u64>,
@@ -48,6 +52,7 @@ impl std::fmt::Debug for PendingCallback {
             .field("redirect_uri", &self.redirect_uri)
             .field("response_mode", &self.response_mode)
             .field("created_at", &self.created_at)
+            .field("token_extras", &self.token_extras)
             .finish_non_exhaustive()
     }
 }
@@ -56,6 +61,7 @@ impl PendingCallback {
     pub(super) fn new(
         client: AuthenticationClient,
         secrets: Secrets,
+        token_extras: TokenRequestExtras,
         redirect_uri: RedirectUri,
         response_mode: Option<ResponseMode>,
         max_age: Option<u64>,
@@ -65,6 +71,7 @@ impl PendingCallback {
         PendingCallback {
             client,
             secrets,
+            token_extras,
             redirect_uri,
             response_mode,
             max_age,
@@ -89,6 +96,13 @@ impl PendingCallback {
         self.secrets.dpop.as_deref().map(DpopKey::thumbprint)
     }
 
+    /// What the code exchange and the session's refreshes will send besides
+    /// the grant: the `resource` values and `authorization_details` chosen
+    /// from the login's (docs/protocol.md §2.3.4).
+    pub fn token_extras(&self) -> &TokenRequestExtras {
+        &self.token_extras
+    }
+
     /// When the login started, in seconds since the epoch.
     pub fn created_at(&self) -> u64 {
         self.created_at
@@ -107,7 +121,7 @@ impl PendingCallback {
                 &code,
                 Some(&self.secrets.code_verifier),
                 &self.redirect_uri,
-                &crate::authorization_details::TokenRequestExtras::new(),
+                &self.token_extras,
                 self.secrets.dpop.as_deref(),
             )
             .await?;
@@ -129,6 +143,7 @@ impl PendingCallback {
             id_token,
             claims,
             self.secrets.dpop,
+            self.token_extras,
         ))
     }
 
@@ -213,8 +228,10 @@ impl PendingCallback {
     pub fn export_with_secrets(&self) -> SavedPendingCallback {
         let dpop_key = self.secrets.dpop.as_ref().map(|k| k.export_with_secrets());
         SavedPendingCallback {
-            version: SavedPendingCallback::version_for(dpop_key.is_some()),
+            version: version_for(dpop_key.is_some(), !self.token_extras.is_empty()),
             dpop_key,
+            token_resource: self.token_extras.resource.clone(),
+            token_authorization_details: self.token_extras.authorization_details.clone(),
             issuer: self.client.issuer().to_owned(),
             client_id: self.client.app_id().to_owned(),
             redirect_uri: self.redirect_uri.as_str().to_owned(),
@@ -263,6 +280,7 @@ impl PendingCallback {
                 code_verifier: CodeVerifier::new(saved.code_verifier.clone()),
                 dpop: saved.restore_dpop_key()?,
             },
+            token_extras: saved.restore_token_extras()?,
             redirect_uri,
             response_mode,
             max_age: saved.max_age,

@@ -120,7 +120,12 @@ pub(crate) async fn session_of(client: AuthenticationClient, tokens: TokenSet) -
     let claims = client.id_token_verifier().verify(&id_token, &opts).await?;
     tracing::info!(issuer = %client.issuer(), sub = %claims.sub, "login completed");
     Ok(Authenticated::from_verified(
-        client, tokens, id_token, claims, None,
+        client,
+        tokens,
+        id_token,
+        claims,
+        None,
+        crate::authorization_details::TokenRequestExtras::new(),
     ))
 }
 

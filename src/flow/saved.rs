@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::authorization_details::{AuthorizationDetail, TokenRequestExtras};
 use crate::client::AuthenticationClient;
 use crate::dpop::{DpopKey, SavedDpopKey};
 use crate::error::{Error, Result};
@@ -28,21 +29,42 @@ pub struct SavedPendingCallback {
     pub(super) state: String,
     pub(super) nonce: String,
     pub(super) code_verifier: String,
-    /// The DPoP key (RFC 9449) of a login that uses one; only in version 2.
+    /// The DPoP key (RFC 9449) of a login that uses one; in versions 2 and 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) dpop_key: Option<SavedDpopKey>,
+    /// The `resource` values the code exchange and refreshes send; only in version 3.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) token_resource: Vec<String>,
+    /// The `authorization_details` they send; only in version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) token_authorization_details: Option<Vec<AuthorizationDetail>>,
+}
+
+/// The version a save is written as: the oldest that holds everything it
+/// carries, so that saves without the newer members read as before and an
+/// SDK that would drop a member refuses the save instead (docs/protocol.md §6).
+/// 1: nothing below; 2: a DPoP key; 3: what token requests repeat of the login
+/// or the granted `authorization_details` (with or without a DPoP key).
+pub(super) fn version_for(dpop: bool, token_request_state: bool) -> u32 {
+    match (dpop, token_request_state) {
+        (_, true) => 3,
+        (true, false) => 2,
+        (false, false) => 1,
+    }
 }
 
 impl SavedPendingCallback {
-    /// Version 1 without a DPoP key, so saves of logins without DPoP read as
-    /// before; version 2 with one, which an SDK that would drop the key
-    /// refuses rather than send its bound tokens without it.
-    pub(super) fn version_for(dpop: bool) -> u32 {
-        if dpop { 2 } else { 1 }
-    }
-
     pub(super) fn restore_dpop_key(&self) -> Result<Option<Arc<DpopKey>>> {
         restore_key(self.version, self.dpop_key.as_ref())
+    }
+
+    pub(super) fn restore_token_extras(&self) -> Result<TokenRequestExtras> {
+        restore_extras(
+            self.version,
+            &self.token_resource,
+            self.token_authorization_details.as_ref(),
+            false,
+        )
     }
 
     /// The issuer it was made for.
@@ -94,19 +116,38 @@ pub struct SavedSession {
     /// Successful refreshes since the login (absent in older saves: 0).
     #[serde(default)]
     pub(super) refresh_count: u64,
-    /// The DPoP key (RFC 9449) the tokens are bound to; only in version 2.
+    /// The DPoP key (RFC 9449) the tokens are bound to; in versions 2 and 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) dpop_key: Option<SavedDpopKey>,
+    /// The `resource` values every refresh sends; only in version 3.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) token_resource: Vec<String>,
+    /// The `authorization_details` every refresh sends; only in version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) token_authorization_details: Option<Vec<AuthorizationDetail>>,
+    /// The `authorization_details` granted with the current access token
+    /// (RFC 9396 §7); only in version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) authorization_details: Option<Vec<AuthorizationDetail>>,
 }
 
 impl SavedSession {
-    /// 1 without a DPoP key, 2 with one (see [`SavedPendingCallback`]'s).
-    pub(super) fn version_for(dpop: bool) -> u32 {
-        SavedPendingCallback::version_for(dpop)
-    }
-
     pub(super) fn restore_dpop_key(&self) -> Result<Option<Arc<DpopKey>>> {
         restore_key(self.version, self.dpop_key.as_ref())
+    }
+
+    pub(super) fn restore_token_extras(&self) -> Result<TokenRequestExtras> {
+        restore_extras(
+            self.version,
+            &self.token_resource,
+            self.token_authorization_details.as_ref(),
+            self.authorization_details.is_some(),
+        )
+    }
+
+    /// The granted `authorization_details` of the saved access token.
+    pub fn authorization_details(&self) -> Option<&[AuthorizationDetail]> {
+        self.authorization_details.as_deref()
     }
 
     /// Whether the session's tokens are bound to a DPoP key it holds.
@@ -166,7 +207,7 @@ impl std::fmt::Debug for SavedSession {
 }
 
 /// The newest version this SDK reads and writes.
-const LATEST: u32 = 2;
+const LATEST: u32 = 3;
 
 fn check_owner(version: u32, issuer: &str, client_id: &str, client: &AuthenticationClient) -> Result<()> {
     if !(1..=LATEST).contains(&version) {
@@ -189,14 +230,39 @@ fn check_owner(version: u32, issuer: &str, client_id: &str, client: &Authenticat
     Ok(())
 }
 
-/// The DPoP key of a save: required in version 2, absent in version 1.
+/// The DPoP key of a save: required in version 2, absent in version 1,
+/// optional in version 3.
 fn restore_key(version: u32, saved: Option<&SavedDpopKey>) -> Result<Option<Arc<DpopKey>>> {
     match (version, saved) {
-        (1, None) => Ok(None),
-        (2, Some(saved)) => Ok(Some(Arc::new(DpopKey::restore(saved)?))),
+        (1 | 3, None) => Ok(None),
+        (2 | 3, Some(saved)) => Ok(Some(Arc::new(DpopKey::restore(saved)?))),
         (2, None) => Err(Error::Restore("a version 2 save without its DPoP key".to_owned())),
         _ => Err(Error::Restore(
             "a DPoP key in a version 1 save (version 2 carries one)".to_owned(),
         )),
     }
+}
+
+/// What a save's token requests repeat: only in version 3, and then checked as
+/// a request would check it. `granted` says whether the save also holds
+/// granted `authorization_details` (version 3 only as well).
+fn restore_extras(
+    version: u32,
+    resource: &[String],
+    details: Option<&Vec<AuthorizationDetail>>,
+    granted: bool,
+) -> Result<TokenRequestExtras> {
+    let mut extras = TokenRequestExtras::new();
+    extras.resource = resource.to_vec();
+    extras.authorization_details = details.cloned();
+    if version < 3 && (!extras.is_empty() || granted) {
+        return Err(Error::Restore(format!(
+            "token request parameters or granted authorization_details in a version {version} save \
+             (version 3 carries them)"
+        )));
+    }
+    extras
+        .pairs()
+        .map_err(|e| Error::Restore(format!("the saved token request parameters are not usable: {e}")))?;
+    Ok(extras)
 }

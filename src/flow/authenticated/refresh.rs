@@ -219,7 +219,11 @@ impl Authenticated {
         let answer = match self
             .inner
             .client
-            .refresh_grant(&refresh_token, self.inner.dpop.as_deref())
+            .refresh_grant(
+                &refresh_token,
+                &self.inner.token_extras,
+                self.inner.dpop.as_deref(),
+            )
             .await
         {
             Ok(answer) => answer,
@@ -287,6 +291,9 @@ impl Authenticated {
                 id_token,
                 claims,
                 scope: tokens.scope.or_else(|| t.scope.clone()),
+                authorization_details: tokens
+                    .authorization_details
+                    .or_else(|| t.authorization_details.clone()),
                 generation: t.generation + 1,
                 refreshes: t.refreshes + 1,
                 ended: None,

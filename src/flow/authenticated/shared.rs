@@ -143,6 +143,7 @@ impl Authenticated {
             claims: StoredClaims::new(&id_token, stored.claims),
             id_token,
             scope: stored.scope,
+            authorization_details: stored.authorization_details,
             generation: t.generation + 1,
             refreshes: stored.refresh_count,
             ended: None,
