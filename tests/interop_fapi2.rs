@@ -2,7 +2,8 @@
 //! Profile (plugin `tests/interop/plugins/fapi2.mjs`): PAR required, `private_key_jwt` with a
 //! client registered by its public JWK, request objects. The whole typed flow, refresh,
 //! userinfo and revocation; a client assertion with the wrong audience; a `request_uri` used
-//! twice.
+//! twice; and, with DPoP nonces required (plugins `dpop.mjs`, `par-log.mjs`), the push that
+//! `use_dpop_nonce` refuses is sent once more with a new proof and a new request object.
 
 #[path = "support/panva.rs"]
 #[allow(dead_code)]
@@ -163,4 +164,86 @@ async fn a_request_uri_works_once() {
     }
     // The first callback still completes the login it belongs to.
     pending.complete(callback_params(&first)).await.unwrap();
+}
+
+async fn provider_json(op: &PanvaProvider, path: &str) -> serde_json::Value {
+    let r = reqwest::Client::new().get(op.url(path)).send().await.unwrap();
+    assert!(r.status().is_success(), "{path}: {}", r.status());
+    serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
+}
+
+/// PAR with a signed request object, DPoP and a provider that demands a nonce in every proof
+/// (RFC 9449 §8): the first push is refused with `use_dpop_nonce`, and the one retry carries a
+/// new proof with the provider's nonce and a newly signed request object — a new `jti`, since
+/// a request object is single-use (RFC 9101 §10.8; FAPI 2.0 Message Signing) — not the
+/// refused one again. The login, code exchange and refresh then go through with nonces too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dpop_nonce_retry_of_a_signed_push_sends_a_new_request_object() {
+    let mut public = key().public_jwk();
+    public["use"] = "sig".into();
+    let provider = PanvaProvider::start(
+        PanvaOptions::default()
+            .plugin("plugins/fapi2.mjs")
+            .plugin("plugins/dpop.mjs")
+            .plugin("plugins/par-log.mjs")
+            .client(json!({
+                "client_id": CLIENT,
+                "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"],
+                "redirect_uris": [CALLBACK],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "token_endpoint_auth_signing_alg": "PS256",
+                "id_token_signed_response_alg": "ES256",
+                "dpop_bound_access_tokens": true,
+                "jwks": {"keys": [public]},
+            })),
+    )
+    .await;
+    let client = fapi2_client()
+        .request_objects(true)
+        .discover(provider.issuer())
+        .await
+        .unwrap();
+    assert!(
+        client.dpop_algorithm().is_some(),
+        "the FAPI 2.0 preset binds with DPoP"
+    );
+    let (url, pending) = Unauthorized::new(client)
+        .scope(SCOPE)
+        .begin()
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", provider.log()));
+
+    let pushes = provider_json(&provider, "/__par/pushes").await["pushes"].clone();
+    let pushes = pushes.as_array().unwrap();
+    assert_eq!(pushes.len(), 2, "one push and exactly one retry: {pushes:?}");
+    let (first, retry) = (&pushes[0], &pushes[1]);
+    assert_eq!(first["status"], 400, "{first}");
+    assert_eq!(first["error"], "use_dpop_nonce", "{first}");
+    assert!(first["proof_nonce"].is_null(), "no nonce was known yet: {first}");
+    assert_eq!(retry["status"], 201, "{retry}");
+    assert!(
+        retry["proof_nonce"].is_string(),
+        "the retry carries the nonce: {retry}"
+    );
+    assert!(first["request_jti"].is_string() && retry["request_jti"].is_string());
+    assert_ne!(
+        first["request_jti"], retry["request_jti"],
+        "the retry signs a new request object"
+    );
+    assert_ne!(first["proof_jti"], retry["proof_jti"], "and a new proof");
+
+    let q = query(&url);
+    assert_eq!(q.len(), 2, "{q:?}");
+    let callback = provider.login(url.as_str(), "alice").await;
+    let session = pending
+        .complete(callback_params(&callback))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", provider.log()));
+    assert_eq!(session.subject(), "alice");
+    session
+        .force_refresh()
+        .await
+        .unwrap_or_else(|e| panic!("refresh: {e}\n{}", provider.log()));
+    assert_eq!(session.refresh_count(), 1);
 }

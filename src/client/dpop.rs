@@ -30,10 +30,26 @@ impl AuthenticationClient {
         app_auth: Option<AuthMethod>,
         dpop: Option<&DpopKey>,
     ) -> Result<Reply> {
+        self.post_made_form_dpop(operation, url, &|| Ok(form.clone()), app_auth, dpop)
+            .await
+    }
+
+    /// [`post_form_dpop`](Self::post_form_dpop) with the form made by
+    /// `make_form` for each request: a form that holds a signed request object
+    /// (PAR with JAR) gets a new one, with a new `jti`, for the nonce retry
+    /// (RFC 9101 §10.8; FAPI 2.0 Message Signing wants every `jti` once).
+    pub(crate) async fn post_made_form_dpop(
+        &self,
+        operation: &'static str,
+        url: Url,
+        make_form: &(dyn Fn() -> Result<Form> + Send + Sync),
+        app_auth: Option<AuthMethod>,
+        dpop: Option<&DpopKey>,
+    ) -> Result<Reply> {
         let mut nonce = dpop.and_then(|_| self.inner.dpop_nonces.get(&url));
         let mut retried = false;
         loop {
-            let mut form = form.clone();
+            let mut form = make_form()?;
             let authorization = match app_auth {
                 Some(method) => self.authenticate(method, &mut form)?,
                 None => None,

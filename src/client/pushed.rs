@@ -121,14 +121,18 @@ impl AuthenticationClient {
     ) -> Result<AuthorizeUrl> {
         let prepared = self.prepared(params)?;
         let endpoint = self.endpoint(Endpoint::PushedAuthorization)?;
-        let mut form = Form::new();
-        if self.uses_jar() {
-            // RFC 9126 §3: the request object is the whole request.
-            let jwt = self.request_object(&prepared)?;
-            form.push_secret("request", secrecy::ExposeSecret::expose_secret(&jwt));
-        } else {
+        // Made per attempt, as the client authentication is: a nonce retry sends a fresh
+        // client assertion and, with JAR, a fresh request object (its own jti, iat and exp).
+        let make_form = || -> Result<Form> {
+            let mut form = Form::new();
+            if self.uses_jar() {
+                // RFC 9126 §3: the request object is the whole request.
+                let jwt = self.request_object(&prepared)?;
+                form.push_secret("request", secrecy::ExposeSecret::expose_secret(&jwt));
+                return Ok(form);
+            }
             for (name, value) in &prepared.params {
-                // client_id comes with the client authentication below.
+                // client_id comes with the client authentication.
                 // state and nonce are secrets (src/secret.rs): pushed as such, an error
                 // answer that echoes them is scrubbed like any other sent secret.
                 match name.as_str() {
@@ -144,13 +148,13 @@ impl AuthenticationClient {
                     }
                 }
             }
-        }
-        // Client authentication is added per attempt, so a nonce retry sends a fresh assertion.
+            Ok(form)
+        };
         let reply = self
-            .post_form_dpop(
+            .post_made_form_dpop(
                 "pushed_authorization_request",
                 endpoint,
-                &form,
+                &make_form,
                 Some(self.inner.token_auth),
                 dpop,
             )
