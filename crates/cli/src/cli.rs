@@ -114,12 +114,15 @@ pub struct GlobalOpts {
     #[arg(long, global = true)]
     pub jar: bool,
 
-    /// A resource indicator (RFC 8707) for the login, code exchange and refresh; repeatable.
+    /// A resource indicator (RFC 8707) for the login (begin, login,
+    /// authorize-url), exchange, refresh and token-exchange; repeatable. A
+    /// session's code exchange and refreshes repeat its login's when it is the
+    /// only one.
     #[arg(long, global = true, value_name = "URI")]
     pub resource: Vec<String>,
 
-    /// `authorization_details` (RFC 9396) as a JSON array, for the login, code
-    /// exchange and refresh.
+    /// `authorization_details` (RFC 9396) as a JSON array, for the login
+    /// (begin, login, authorize-url), exchange and refresh.
     #[arg(long, global = true, value_name = "JSON")]
     pub authorization_details: Option<String>,
 

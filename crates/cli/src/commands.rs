@@ -74,14 +74,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 .resolve_opt("--code-verifier", code_verifier.as_deref())?
                 .map(CodeVerifier::new);
             let client = build_client(g, &mut inputs).await?;
+            // RFC 8707 / 9396: the global --resource and --authorization-details, with or
+            // without DPoP.
+            let extras = crate::security::token_extras(g)?;
             let tokens = match one_off_dpop_key(g)? {
                 Some(key) => {
                     client
-                        .get_access_token_by_code_with_dpop(&code, verifier.as_ref(), &key)
+                        .get_access_token_by_code_with_dpop_and(&code, verifier.as_ref(), &extras, &key)
                         .await?
                 }
                 None => {
-                    let extras = crate::security::token_extras(g)?;
                     client
                         .get_access_token_by_code_with(&code, verifier.as_ref(), &extras)
                         .await?
@@ -103,14 +105,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Refresh { refresh_token } => {
             let token = RefreshToken::new(inputs.resolve("--refresh-token", &refresh_token)?);
             let client = build_client(g, &mut inputs).await?;
+            let extras = crate::security::token_extras(g)?;
             let tokens = match one_off_dpop_key(g)? {
                 Some(key) => {
                     client
-                        .get_new_access_token_by_refresh_token_with_dpop(&token, &key)
+                        .get_new_access_token_by_refresh_token_with_dpop_and(&token, &extras, &key)
                         .await?
                 }
                 None => {
-                    let extras = crate::security::token_extras(g)?;
                     client
                         .get_new_access_token_by_refresh_token_with(&token, &extras)
                         .await?
@@ -197,6 +199,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             access_key,
             access_secret,
         } => {
+            crate::security::refuse_extras(
+                g,
+                "client-credentials",
+                "its request carries only the scope and the access key",
+            )?;
             let secret = AccessSecret::new(inputs.resolve("--access-secret", &access_secret)?);
             let client = build_client(g, &mut inputs).await?;
             let tokens = client
@@ -262,6 +269,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             form_body,
             session,
         } => {
+            crate::security::refuse_extras(
+                g,
+                "finish",
+                "the pending login repeats what begin asked for (docs/cli.md)",
+            )?;
             let session = session.as_deref().map(SessionTarget::parse).transpose()?;
             if session
                 .as_ref()
@@ -298,6 +310,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             session,
             force_refresh,
         } => {
+            crate::security::refuse_extras(
+                g,
+                "token",
+                "the session repeats what its login asked for (give them to begin or login)",
+            )?;
             let session = SessionTarget::parse(&session)?;
             let client = build_client(g, &mut inputs).await?;
             let (lock, authenticated) = session.open(client.clone()).await?;
@@ -315,6 +332,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             }))
         }
         Command::DeviceLogin { scope, session } => {
+            crate::security::refuse_extras(g, "device-login", "the device flow sends only the scope")?;
             let session = session.as_deref().map(SessionTarget::parse).transpose()?;
             grants::device_login(g, &mut inputs, scope, session.as_ref()).await
         }
@@ -324,6 +342,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             scope,
             session,
         } => {
+            crate::security::refuse_extras(g, "ciba-login", "CIBA sends only the scope and the hint")?;
             let session = session.as_deref().map(SessionTarget::parse).transpose()?;
             grants::ciba_login(
                 g,
@@ -361,6 +380,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             grants::register(g, &mut inputs, initial_access_token).await
         }
         Command::Whoami { session } => {
+            crate::security::refuse_extras(
+                g,
+                "whoami",
+                "the session repeats what its login asked for (give them to begin or login)",
+            )?;
             let session = SessionTarget::parse(&session)?;
             let client = build_client(g, &mut inputs).await?;
             let (lock, authenticated) = session.open(client).await?;

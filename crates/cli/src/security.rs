@@ -57,3 +57,15 @@ pub fn token_extras(g: &GlobalOpts) -> Result<TokenRequestExtras, CliError> {
     }
     Ok(extras)
 }
+
+/// Refuses `--resource` and `--authorization-details` on a command whose token
+/// requests do not take them from the command line, instead of dropping them:
+/// `why` says where they go instead.
+pub fn refuse_extras(g: &GlobalOpts, command: &str, why: &str) -> Result<(), CliError> {
+    if g.resource.is_empty() && g.authorization_details.is_none() {
+        return Ok(());
+    }
+    Err(CliError::usage(format!(
+        "{command} takes no --resource or --authorization-details: {why}"
+    )))
+}
