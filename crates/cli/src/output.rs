@@ -74,5 +74,9 @@ pub fn login_result(session: &Authenticated, include_tokens: bool) -> Value {
     if let Some(s) = session.scope() {
         ts.insert("scope".into(), json!(s));
     }
+    // RFC 9396 §7: what the provider granted, as the token answer said.
+    if let Some(d) = session.authorization_details() {
+        ts.insert("authorization_details".into(), json!(d));
+    }
     json!({"token_set": Value::Object(ts), "claims": session.claims().to_json()})
 }

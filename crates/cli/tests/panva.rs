@@ -699,6 +699,87 @@ async fn dpop_session_keeps_its_key() {
     );
 }
 
+/// `begin --par --resource R --authorization-details JSON`, then `finish` and `token
+/// --force-refresh` against panva's RAR feature (plugins/rar.mjs): the details travel in the
+/// pushed request, `finish` prints the granted ones, and the provider's own record shows the
+/// login's one resource on the code exchange and on the refresh (the session file keeps it,
+/// version 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rar_login_repeats_its_resource_on_finish_and_token() {
+    const PAYMENTS: &str = "https://payments.example/";
+    let op = PanvaProvider::start(PanvaOptions::default().plugin("plugins/rar.mjs")).await;
+    let (client_id, secret) = op.client("rp-rar");
+    let dir = tempfile::tempdir().unwrap();
+    let pending = dir.path().join("p.json");
+    let session = dir.path().join("s.json");
+    let cli = |args: &[&str]| {
+        let mut cmd = bare();
+        cmd.env("AUTHING_ISSUER", op.issuer())
+            .env("AUTHING_APP_ID", &client_id)
+            .env("AUTHING_APP_SECRET", secret.as_deref().unwrap())
+            .env("AUTHING_APP_REDIRECT_URI", panva::CALLBACK)
+            .args(args);
+        run(cmd)
+    };
+    let url = cli(&[
+        "--par",
+        "--resource",
+        PAYMENTS,
+        "--authorization-details",
+        r#"[{"type":"payment_initiation","instructedAmount":{"amount":"9.99","currency":"EUR"}}]"#,
+        "begin",
+        "--scope",
+        "openid offline_access payments",
+        "--pending",
+        s(&pending),
+    ])
+    .await
+    .ok()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        url.contains("request_uri=") && !url.contains("authorization_details"),
+        "{url}"
+    );
+    let callback = match op.login(&url, "erin").await {
+        Callback::Redirect(u) => u,
+        other => panic!("{other:?}"),
+    };
+    let out = cli(&[
+        "finish",
+        "--pending",
+        s(&pending),
+        "--callback",
+        &callback,
+        "--session",
+        s(&session),
+    ])
+    .await
+    .ok();
+    let granted = &out["token_set"]["authorization_details"][0];
+    assert_eq!(granted["type"], "payment_initiation", "{out}");
+    assert_eq!(granted["instructedAmount"]["amount"], "9.99");
+    assert_eq!(granted["issuedBy"], "authorization_code");
+    let saved = saved_session(&session);
+    assert_eq!(saved["version"], 3);
+    assert_eq!(saved["token_resource"], serde_json::json!([PAYMENTS]));
+    cli(&["token", "--session", s(&session), "--force-refresh"])
+        .await
+        .ok();
+    assert_eq!(
+        saved_session(&session)["authorization_details"][0]["issuedBy"],
+        "refresh_token"
+    );
+    assert_eq!(
+        provider_get(&op, "/__rar/token-requests").await,
+        serde_json::json!([
+            {"grant_type": "authorization_code", "resource": PAYMENTS, "authorization_details": null},
+            {"grant_type": "refresh_token", "resource": PAYMENTS, "authorization_details": null},
+        ])
+    );
+}
+
 /// Refreshes panva saw (plugins/count.mjs): (successful, refused).
 async fn refreshes(op: &PanvaProvider) -> (u64, u64) {
     let body = reqwest::get(op.url("/_counts"))
