@@ -389,8 +389,9 @@ const OFFLINE: [&str; 6] = [
 ];
 
 /// `--jar` with `--client-key @PATH` (a JWK, its kid kept) or `-` (PEM, with
-/// `--client-key-id`): the URL carries only `client_id` and the signed
-/// `request`, with `--resource` repeated and `--authorization-details`.
+/// `--client-key-id`): the URL carries `client_id`, the signed `request` (with
+/// `--resource` repeated and `--authorization-details`) and, as OIDC Core §6.1
+/// asks, `response_type` and `scope` with the object's values.
 #[tokio::test]
 async fn jar_with_a_client_key_from_a_file_or_stdin() {
     let key_arg = format!("@{}", client_key_path("ec.jwk.json"));
@@ -412,9 +413,12 @@ async fn jar_with_a_client_key_from_a_file_or_stdin() {
     let out = bare_run(&args).await.ok();
     let url = url::Url::parse(out["url"].as_str().unwrap()).unwrap();
     let q: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-    assert_eq!(q.len(), 2, "{q:?}");
+    // OIDC Core §6.1: response_type and scope are repeated outside the object, same values.
+    assert_eq!(q.len(), 4, "{q:?}");
     assert_eq!(q["client_id"], "fapi-app");
     assert_eq!(jwt_part(&q["request"], 0)["kid"], "test-ec");
+    assert_eq!(q["response_type"], jwt_part(&q["request"], 1)["response_type"]);
+    assert_eq!(q["scope"], jwt_part(&q["request"], 1)["scope"]);
     let claims = jwt_part(&q["request"], 1);
     assert_eq!(claims["iss"], "fapi-app");
     assert_eq!(claims["aud"], "http://127.0.0.1:9/oidc");
