@@ -30,13 +30,18 @@ pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:3000/callback";
 /// config.access_token_lifetime = Duration::from_secs(5);
 /// ```
 ///
-/// The defaults register three clients, one user and one machine-to-machine credential:
+/// The defaults register four clients, one user and one machine-to-machine credential:
 ///
 /// | client | secret | auth method | id_token alg |
 /// |---|---|---|---|
 /// | `dev-app` | `dev-app-secret` | `client_secret_post` | RS256 |
 /// | `dev-app-basic` | `s3cr3t with spaces&+/=%` | `client_secret_basic` | HS256 |
 /// | `dev-app-public` | none | `none` (PKCE required) | RS256 |
+/// | `dev-app-fapi` | none: a key pair generated at start | `private_key_jwt` | ES256 |
+///
+/// `dev-app-fapi` is a FAPI 2.0 client ([`ClientRegistration::fapi2`]): pushed authorization
+/// requests, PKCE S256 and DPoP-bound tokens required; its private key is in
+/// [`ClientRegistration::client_key`] once the provider runs.
 ///
 /// All redirect to [`DEFAULT_REDIRECT_URI`]. The user is `alice` / `alice-password`; the
 /// machine-to-machine pair is `dev-m2m-access-key` / `dev-m2m-access-secret`.
@@ -82,6 +87,7 @@ impl Default for DevProviderConfig {
                 )
                 .with_id_token_alg(IdTokenAlg::HS256),
                 ClientRegistration::public("dev-app-public"),
+                ClientRegistration::fapi2("dev-app-fapi"),
             ],
             users: vec![DevUser::new(
                 "alice",
@@ -120,7 +126,7 @@ impl DevProviderConfig {
                     .iter()
                     .any(|m| !matches!(m, ClientAuthMethod::None | ClientAuthMethod::PrivateKeyJwt));
             let needs_jwks = client.auth_methods().contains(&ClientAuthMethod::PrivateKeyJwt);
-            if needs_jwks && client.jwks.is_none() {
+            if needs_jwks && client.jwks.is_none() && !client.generate_key {
                 return Err(Error::Config(format!(
                     "client {} uses private_key_jwt and needs its jwks",
                     client.app_id
@@ -185,21 +191,30 @@ impl ClientAuthMethod {
     }
 }
 
-/// The algorithm a client's id_tokens are signed with (Authing lets an app pick one of two).
+/// The algorithm a client's id_tokens are signed with: the two Authing lets an app pick, and
+/// the two the FAPI 2.0 profile allows (FAPI 2.0 Security Profile §5.4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub enum IdTokenAlg {
-    /// RSA with SHA-256, key published in the JWKS with a `kid`.
+    /// RSA PKCS#1 v1.5 with SHA-256, key published in the JWKS with a `kid`.
     RS256,
     /// HMAC with SHA-256 keyed with the client secret; no `kid`.
     HS256,
+    /// RSA-PSS with SHA-256, with an RSA-2048 key of its own (generated at start when a
+    /// client uses it), published in the JWKS with a `kid` and `alg` `PS256`.
+    PS256,
+    /// ECDSA P-256 with SHA-256, with a P-256 key generated at start, published in the JWKS
+    /// with a `kid` and `alg` `ES256`.
+    ES256,
 }
 
 impl IdTokenAlg {
-    /// The JOSE name, `RS256` or `HS256`.
+    /// The JOSE name, e.g. `RS256`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::RS256 => "RS256",
             Self::HS256 => "HS256",
+            Self::PS256 => "PS256",
+            Self::ES256 => "ES256",
         }
     }
 }
@@ -236,8 +251,24 @@ pub struct ClientRegistration {
     pub id_token_signed_response_alg: IdTokenAlg,
     /// Grant types this client may use.
     pub grant_types: Vec<GrantType>,
-    /// The client's public keys (`{"keys": [JWK…]}`), for `private_key_jwt`.
+    /// The client's public keys (`{"keys": [JWK…]}`), for `private_key_jwt` and signed
+    /// request objects (RFC 9101).
     pub jwks: Option<serde_json::Value>,
+    /// The provider generates this client's key pair (ECDSA P-256, `ES256`) at start,
+    /// registers its public half as [`jwks`](Self::jwks) and hands the private half out
+    /// through [`client_key`](Self::client_key) and the JSON line, so a demo needs no key
+    /// files. A development key, public on purpose.
+    pub generate_key: bool,
+    /// RFC 9126 §6: authorization requests of this client are accepted only when pushed.
+    pub require_pushed_authorization_requests: bool,
+    /// RFC 9449 §5.2: token requests of this client must carry a DPoP proof, so every token
+    /// it gets is bound to its key.
+    pub dpop_bound_access_tokens: bool,
+    /// Authorization requests must carry a PKCE challenge with `S256` (FAPI 2.0 Security
+    /// Profile §5.3.2.2); public clients need PKCE whatever this says.
+    pub require_pkce_s256: bool,
+    /// The private JWK generated at start when [`generate_key`](Self::generate_key) is set.
+    pub(crate) generated_private_jwk: Option<serde_json::Value>,
 }
 
 impl ClientRegistration {
@@ -258,6 +289,11 @@ impl ClientRegistration {
             id_token_signed_response_alg: IdTokenAlg::RS256,
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             jwks: None,
+            generate_key: false,
+            require_pushed_authorization_requests: false,
+            dpop_bound_access_tokens: false,
+            require_pkce_s256: false,
+            generated_private_jwk: None,
         }
     }
 
@@ -270,6 +306,31 @@ impl ClientRegistration {
             jwks: Some(jwks),
             ..Self::confidential(app_id, "", ClientAuthMethod::PrivateKeyJwt)
         }
+    }
+
+    /// A FAPI 2.0 client (FAPI 2.0 Security Profile §5.3): `private_key_jwt` with a key pair
+    /// the provider generates at start ([`generate_key`](Self::generate_key)), ES256 id_tokens,
+    /// pushed authorization requests, PKCE S256 and DPoP-bound tokens required,
+    /// [`DEFAULT_REDIRECT_URI`], and the code and refresh grants.
+    /// [`with_id_token_alg`](Self::with_id_token_alg) may pick PS256 instead.
+    pub fn fapi2(app_id: impl Into<String>) -> Self {
+        Self {
+            secret: None,
+            generate_key: true,
+            require_pushed_authorization_requests: true,
+            dpop_bound_access_tokens: true,
+            require_pkce_s256: true,
+            id_token_signed_response_alg: IdTokenAlg::ES256,
+            ..Self::confidential(app_id, "", ClientAuthMethod::PrivateKeyJwt)
+        }
+    }
+
+    /// The private key the provider generated for this client at start, as a JWK with `kid`
+    /// and `alg` (what `authing-oidc --client-key` and `ClientKey::parse` take); `None` before
+    /// the provider runs and for clients without [`generate_key`](Self::generate_key). A
+    /// development key, public on purpose: never register it with a real provider.
+    pub fn client_key(&self) -> Option<&serde_json::Value> {
+        self.generated_private_jwk.as_ref()
     }
 
     /// A public client (auth method `none`, PKCE required) with RS256 id_tokens,
@@ -354,7 +415,14 @@ impl fmt::Debug for ClientRegistration {
             .field("revocation_method", &self.revocation_method())
             .field("id_token_signed_response_alg", &self.id_token_signed_response_alg)
             .field("grant_types", &self.grant_types)
-            .finish()
+            .field("generate_key", &self.generate_key)
+            .field(
+                "require_pushed_authorization_requests",
+                &self.require_pushed_authorization_requests,
+            )
+            .field("dpop_bound_access_tokens", &self.dpop_bound_access_tokens)
+            .field("require_pkce_s256", &self.require_pkce_s256)
+            .finish_non_exhaustive()
     }
 }
 

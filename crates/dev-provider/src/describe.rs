@@ -10,7 +10,7 @@ use crate::provider::Provider;
 use crate::{DevProvider, Error};
 
 /// `{"issuer", "app_host", "clients": [...], "users": [...], "m2m": [...]}`: everything a
-/// client needs to log in.
+/// client needs to log in, the FAPI 2.0 client's generated private key included.
 ///
 /// The secrets, passwords and access secrets in it are the provider's well-known development
 /// values (see [`DevProviderConfig`]), printed on purpose so a fresh machine can log in; they
@@ -63,10 +63,24 @@ pub struct ClientDescription {
     pub secret: Option<String>,
     /// The first registered redirect URI.
     pub redirect_uri: Option<String>,
-    /// `client_secret_post`, `client_secret_basic` or `none`.
+    /// `client_secret_post`, `client_secret_basic`, `none`, `client_secret_jwt` or
+    /// `private_key_jwt`.
     pub token_endpoint_auth_method: ClientAuthMethod,
-    /// `RS256` or `HS256`.
+    /// `RS256`, `HS256`, `PS256` or `ES256`.
     pub id_token_signed_response_alg: IdTokenAlg,
+    /// The private key the provider generated for a `private_key_jwt` client, as a JWK with
+    /// `kid` and `alg` (what `authing-oidc --client-key` takes). A development key, printed on
+    /// purpose. Absent for other clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<serde_json::Value>,
+    /// `true` when the client must push its authorization requests (RFC 9126 §6); absent
+    /// otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
+    /// `true` when the client's token requests must carry a DPoP proof (RFC 9449 §5.2);
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ProviderDescription {
@@ -84,6 +98,9 @@ impl ProviderDescription {
                     redirect_uri: c.redirect_uris.first().cloned(),
                     token_endpoint_auth_method: c.token_endpoint_auth_method,
                     id_token_signed_response_alg: c.id_token_signed_response_alg,
+                    client_key: c.client_key().cloned(),
+                    require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+                    dpop_bound_access_tokens: c.dpop_bound_access_tokens,
                 })
                 .collect(),
             users: provider
@@ -197,8 +214,34 @@ mod tests {
         let app_host = line["app_host"].as_str().unwrap();
         assert!(app_host.starts_with("http://127.0.0.1:"));
         assert_eq!(line["issuer"], format!("{app_host}/oidc"));
-        assert_eq!(line["clients"].as_array().unwrap().len(), 3);
+        assert_eq!(line["clients"].as_array().unwrap().len(), 4);
         assert_eq!(line["clients"][0]["secret"], "dev-app-secret");
+        // The first three keep the shape tests outside this repository parse: exactly these
+        // members, no new ones.
+        for client in &line["clients"].as_array().unwrap()[..3] {
+            let mut members: Vec<&String> = client.as_object().unwrap().keys().collect();
+            members.sort();
+            assert_eq!(
+                members,
+                [
+                    "app_id",
+                    "id_token_signed_response_alg",
+                    "redirect_uri",
+                    "secret",
+                    "token_endpoint_auth_method"
+                ]
+            );
+        }
+        let fapi = &line["clients"][3];
+        assert_eq!(fapi["app_id"], "dev-app-fapi");
+        assert_eq!(fapi["secret"], serde_json::Value::Null);
+        assert_eq!(fapi["token_endpoint_auth_method"], "private_key_jwt");
+        assert_eq!(fapi["id_token_signed_response_alg"], "ES256");
+        assert_eq!(fapi["require_pushed_authorization_requests"], true);
+        assert_eq!(fapi["dpop_bound_access_tokens"], true);
+        assert_eq!(fapi["client_key"]["kty"], "EC");
+        assert_eq!(fapi["client_key"]["alg"], "ES256");
+        assert!(fapi["client_key"]["d"].is_string() && fapi["client_key"]["kid"].is_string());
         assert_eq!(
             line["users"],
             serde_json::json!([{"login": "alice", "password": "alice-password"}])

@@ -1,13 +1,16 @@
-//! Signing keys: RSA-2048 keys generated at start-up (and on rotation), their public JWKS,
-//! and JWT signing with them or with a client secret.
+//! Signing keys: RSA-2048 keys generated at start-up (and on rotation), the PS256 and ES256
+//! keys of the FAPI clients' id_tokens, their public JWKS, and JWT signing with them or with
+//! a client secret.
 
-use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::encoding::{AsBigEndian, AsDer};
 use aws_lc_rs::rsa::{KeyPair, KeySize};
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::Error;
 
@@ -50,11 +53,11 @@ impl RsaSigningKey {
         })
     }
 
-    fn public_jwk(&self) -> Value {
+    fn public_jwk(&self, alg: &str) -> Value {
         json!({
             "kty": "RSA",
             "use": "sig",
-            "alg": "RS256",
+            "alg": alg,
             "kid": self.kid,
             "n": self.n,
             "e": self.e,
@@ -62,14 +65,100 @@ impl RsaSigningKey {
     }
 }
 
-/// All published keys; the last one signs.
+/// One ECDSA P-256 key (ES256) with its public parts: an id_token signing key of the
+/// provider, or the key pair the provider generates for a FAPI client.
+pub(crate) struct EcSigningKey {
+    pub(crate) kid: String,
+    encoding: EncodingKey,
+    pub(crate) decoding: DecodingKey,
+    x: String,
+    y: String,
+    /// The private scalar, base64url; only ever shown for a generated client key.
+    d: String,
+}
+
+impl EcSigningKey {
+    /// Generates a fresh P-256 key; its `kid` is the RFC 7638 thumbprint.
+    pub(crate) fn generate() -> Result<Self, Error> {
+        let failed = |what: &str| Error::Key(format!("P-256 key {what} failed"));
+        let pair =
+            EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).map_err(|_| failed("generation"))?;
+        let pkcs8 = pair.to_pkcs8v1().map_err(|_| failed("serialisation"))?;
+        let d = pair
+            .private_key()
+            .as_be_bytes()
+            .map_err(|_| failed("serialisation"))?;
+        // The uncompressed point: 0x04 || x || y, 32 bytes each.
+        let point = pair.public_key().as_ref();
+        let (Some(x), Some(y)) = (point.get(1..33), point.get(33..65)) else {
+            return Err(failed("export"));
+        };
+        let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
+        let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+        Ok(Self {
+            kid: URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())),
+            encoding: EncodingKey::from_ec_der(pkcs8.as_ref()),
+            decoding: DecodingKey::from_ec_components(&x, &y)?,
+            x,
+            y,
+            d: URL_SAFE_NO_PAD.encode(d.as_ref()),
+        })
+    }
+
+    pub(crate) fn public_jwk(&self) -> Value {
+        json!({
+            "kty": "EC",
+            "crv": "P-256",
+            "use": "sig",
+            "alg": "ES256",
+            "kid": self.kid,
+            "x": self.x,
+            "y": self.y,
+        })
+    }
+
+    /// The public JWK with the private scalar `d`: a generated client key, handed out on
+    /// purpose (a development key).
+    pub(crate) fn private_jwk(&self) -> Value {
+        let mut jwk = self.public_jwk();
+        jwk["d"] = json!(self.d);
+        jwk
+    }
+
+    fn sign(&self, claims: &Value, kid: &str) -> Result<String, Error> {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.to_owned());
+        Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
+    }
+}
+
+/// All published keys: the RS256 keys (the last one signs), and the PS256 and ES256 keys when
+/// a client's id_tokens use them.
 pub(crate) struct KeyRing {
     keys: Vec<RsaSigningKey>,
+    ps256: Option<RsaSigningKey>,
+    es256: Option<EcSigningKey>,
 }
 
 impl KeyRing {
     pub(crate) fn new(first: RsaSigningKey) -> Self {
-        Self { keys: vec![first] }
+        Self {
+            keys: vec![first],
+            ps256: None,
+            es256: None,
+        }
+    }
+
+    /// Adds the key that signs PS256 id_tokens.
+    pub(crate) fn with_ps256(mut self, key: RsaSigningKey) -> Self {
+        self.ps256 = Some(key);
+        self
+    }
+
+    /// Adds the key that signs ES256 id_tokens.
+    pub(crate) fn with_es256(mut self, key: EcSigningKey) -> Self {
+        self.es256 = Some(key);
+        self
     }
 
     /// Adds a key that signs from now on; older keys stay published so tokens they signed
@@ -82,12 +171,45 @@ impl KeyRing {
         self.keys.last()
     }
 
-    pub(crate) fn find(&self, kid: &str) -> Option<&RsaSigningKey> {
-        self.keys.iter().find(|k| k.kid == kid)
+    /// The public key `kid` names for `alg` (RS256, PS256 or ES256), current or rotated out.
+    pub(crate) fn decoding_key(&self, alg: Algorithm, kid: &str) -> Option<&DecodingKey> {
+        match alg {
+            Algorithm::RS256 => self.keys.iter().find(|k| k.kid == kid).map(|k| &k.decoding),
+            Algorithm::PS256 => self.ps256.as_ref().filter(|k| k.kid == kid).map(|k| &k.decoding),
+            Algorithm::ES256 => self.es256.as_ref().filter(|k| k.kid == kid).map(|k| &k.decoding),
+            _ => None,
+        }
     }
 
     pub(crate) fn jwks(&self) -> Value {
-        json!({ "keys": self.keys.iter().map(RsaSigningKey::public_jwk).collect::<Vec<_>>() })
+        let mut keys: Vec<Value> = self.keys.iter().map(|k| k.public_jwk("RS256")).collect();
+        keys.extend(self.ps256.iter().map(|k| k.public_jwk("PS256")));
+        keys.extend(self.es256.iter().map(EcSigningKey::public_jwk));
+        json!({ "keys": keys })
+    }
+
+    /// Signs `claims` PS256 or ES256 with that algorithm's key, `kid` in the header unless
+    /// `kid_override` replaces it.
+    pub(crate) fn sign_fapi(
+        &self,
+        alg: Algorithm,
+        claims: &Value,
+        kid_override: Option<&str>,
+    ) -> Result<String, Error> {
+        let missing = || Error::Key(format!("no {alg:?} signing key"));
+        match alg {
+            Algorithm::PS256 => {
+                let key = self.ps256.as_ref().ok_or_else(missing)?;
+                let mut header = Header::new(Algorithm::PS256);
+                header.kid = Some(kid_override.unwrap_or(&key.kid).to_owned());
+                Ok(jsonwebtoken::encode(&header, claims, &key.encoding)?)
+            }
+            Algorithm::ES256 => {
+                let key = self.es256.as_ref().ok_or_else(missing)?;
+                key.sign(claims, kid_override.unwrap_or(&key.kid))
+            }
+            _ => Err(missing()),
+        }
     }
 
     /// Signs `claims` with the current RSA key, `kid` in the header unless `kid_override`
@@ -193,6 +315,60 @@ mod tests {
         assert_eq!(data.header.kid.as_deref(), Some(current.kid.as_str()));
         let bad = corrupt_signature(&jwt);
         assert!(jsonwebtoken::decode::<Value>(&bad, &current.decoding, &validation).is_err());
+    }
+
+    #[test]
+    fn fapi_keys_sign_verify_and_publish_no_private_parts() {
+        let ring = KeyRing::new(RsaSigningKey::generate().unwrap())
+            .with_ps256(RsaSigningKey::generate().unwrap())
+            .with_es256(EcSigningKey::generate().unwrap());
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::RS256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        for alg in [Algorithm::PS256, Algorithm::ES256] {
+            let jwt = ring.sign_fapi(alg, &json!({"sub": "x"}), None).unwrap();
+            let header = jsonwebtoken::decode_header(&jwt).unwrap();
+            assert_eq!(header.alg, alg);
+            let kid = header.kid.unwrap();
+            let key = ring.decoding_key(alg, &kid).unwrap();
+            validation.algorithms = vec![alg];
+            assert!(jsonwebtoken::decode::<Value>(&jwt, key, &validation).is_ok());
+            assert!(jsonwebtoken::decode::<Value>(&corrupt_signature(&jwt), key, &validation).is_err());
+            // A kid of another algorithm's key finds nothing.
+            assert!(ring.decoding_key(Algorithm::RS256, &kid).is_none());
+        }
+        let jwks = ring.jwks();
+        let algs: Vec<&str> = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["alg"].as_str().unwrap())
+            .collect();
+        assert_eq!(algs, ["RS256", "PS256", "ES256"]);
+        assert!(
+            jwks["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|k| k.get("d").is_none())
+        );
+    }
+
+    #[test]
+    fn a_generated_client_key_verifies_through_its_public_jwk() {
+        let key = EcSigningKey::generate().unwrap();
+        let private = key.private_jwk();
+        assert_eq!(private["kid"], key.kid);
+        assert!(private["d"].as_str().unwrap().len() == 43, "32 bytes, base64url");
+        let jwt = key.sign(&json!({"sub": "x"}), &key.kid).unwrap();
+        let public: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let decoding = DecodingKey::from_jwk(&public).unwrap();
+        assert!(jsonwebtoken::decode::<Value>(&jwt, &decoding, &validation).is_ok());
+        // The kid is the RFC 7638 thumbprint of the public key.
+        assert_eq!(public.thumbprint(ThumbprintHash::SHA256).unwrap(), key.kid);
     }
 
     #[test]

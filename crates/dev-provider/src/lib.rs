@@ -90,6 +90,7 @@ mod login;
 mod params;
 mod pkce;
 mod provider;
+mod request_object;
 mod routes;
 mod server;
 mod store;

@@ -31,6 +31,32 @@ impl Params {
         params
     }
 
+    /// Parameters from decoded pairs (a request object's claims); a repeated name is
+    /// remembered as [`parse`](Self::parse) does.
+    pub(crate) fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut params = Params::default();
+        for (name, value) in pairs {
+            if params.values.contains_key(&name) {
+                params.duplicated.get_or_insert(name);
+                continue;
+            }
+            params.values.insert(name, value);
+        }
+        params
+    }
+
+    /// Sets `name` unless it is there already.
+    pub(crate) fn insert_if_absent(&mut self, name: &str, value: &str) {
+        self.values
+            .entry(name.to_owned())
+            .or_insert_with(|| value.to_owned());
+    }
+
+    /// Every parameter, in no particular order.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub(crate) fn from_query(query: Option<&str>) -> Self {
         Self::parse(query.unwrap_or("").as_bytes())
     }

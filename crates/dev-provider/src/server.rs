@@ -9,10 +9,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{ClientRegistration, DevProviderConfig};
+use crate::config::{ClientRegistration, DevProviderConfig, IdTokenAlg};
 use crate::describe::ProviderDescription;
 use crate::faults::Faults;
-use crate::keys::{KeyRing, RsaSigningKey};
+use crate::keys::{EcSigningKey, KeyRing, RsaSigningKey};
 use crate::provider::Provider;
 use crate::{Error, routes};
 
@@ -22,7 +22,9 @@ use crate::{Error, routes};
 pub struct DevProvider;
 
 impl DevProvider {
-    /// Generates an RSA-2048 signing key, binds `127.0.0.1:{config.port}` (only loopback, never
+    /// Generates an RSA-2048 signing key (and the PS256 and ES256 keys when a client's
+    /// id_tokens use them, and the key pairs of clients that ask for one,
+    /// [`ClientRegistration::generate_key`]), binds `127.0.0.1:{config.port}` (only loopback, never
     /// another interface), spawns the server on the current tokio runtime and returns once it
     /// accepts connections.
     ///
@@ -30,15 +32,36 @@ impl DevProvider {
     ///
     /// [`Error::Config`] for an inconsistent configuration, [`Error::Io`] when the port cannot
     /// be bound, [`Error::Key`] when key generation fails.
-    pub async fn start(config: DevProviderConfig) -> Result<RunningDevProvider, Error> {
+    pub async fn start(mut config: DevProviderConfig) -> Result<RunningDevProvider, Error> {
         config.validate()?;
-        let key = tokio::task::spawn_blocking(RsaSigningKey::generate)
-            .await
-            .map_err(|e| Error::Key(format!("key generation task failed: {e}")))??;
+        let uses = |alg| {
+            config
+                .clients
+                .iter()
+                .any(|c| c.id_token_signed_response_alg == alg)
+        };
+        let (ps256, es256) = (uses(IdTokenAlg::PS256), uses(IdTokenAlg::ES256));
+        let keys = tokio::task::spawn_blocking(move || -> Result<KeyRing, Error> {
+            let mut keys = KeyRing::new(RsaSigningKey::generate()?);
+            if ps256 {
+                keys = keys.with_ps256(RsaSigningKey::generate()?);
+            }
+            if es256 {
+                keys = keys.with_es256(EcSigningKey::generate()?);
+            }
+            Ok(keys)
+        })
+        .await
+        .map_err(|e| Error::Key(format!("key generation task failed: {e}")))??;
+        for client in config.clients.iter_mut().filter(|c| c.generate_key) {
+            let key = EcSigningKey::generate()?;
+            client.jwks = Some(serde_json::json!({ "keys": [key.public_jwk()] }));
+            client.generated_private_jwk = Some(key.private_jwk());
+        }
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, config.port)).await?;
         let address = listener.local_addr()?;
         let app_host = format!("http://127.0.0.1:{}", address.port());
-        let provider = Arc::new(Provider::new(app_host, config, KeyRing::new(key)));
+        let provider = Arc::new(Provider::new(app_host, config, keys));
         let router = routes::router(provider.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
@@ -115,8 +138,8 @@ impl RunningDevProvider {
         self.provider.faults.clone()
     }
 
-    /// Generates a new RSA key with a new `kid` and signs with it from now on; the old keys stay
-    /// in the JWKS. Returns the new `kid`.
+    /// Generates a new RSA key with a new `kid` and signs RS256 tokens with it from now on; the
+    /// old keys stay in the JWKS. Returns the new `kid`. The PS256 and ES256 keys do not rotate.
     ///
     /// # Errors
     ///
@@ -129,7 +152,7 @@ impl RunningDevProvider {
         Ok(kid)
     }
 
-    /// The `kid` of the key that signs now.
+    /// The `kid` of the RS256 key that signs now.
     pub fn current_kid(&self) -> String {
         self.provider
             .keys()

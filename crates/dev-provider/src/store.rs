@@ -128,10 +128,13 @@ pub(crate) struct Store {
     pub(crate) access_tokens: HashMap<String, AccessTokenRecord>,
     pub(crate) refresh_tokens: HashMap<String, RefreshTokenRecord>,
     /// Pushed authorization requests (RFC 9126) by `request_uri`: the client, the
-    /// request's form body, and when it expires. Each is taken out at its first use.
+    /// request's form body (a request object's claims already unpacked), and when it expires.
+    /// Each is taken out at its first use.
     pub(crate) pushed: HashMap<String, (String, Vec<u8>, u64)>,
     /// `jti`s of DPoP proofs seen, with when they may be forgotten.
     pub(crate) dpop_jtis: HashMap<String, u64>,
+    /// `client_id` NUL `jti` of request objects seen (RFC 9101), until they expire.
+    pub(crate) request_object_jtis: HashMap<String, u64>,
 }
 
 /// Pending logins older than this are dropped.
@@ -168,6 +171,15 @@ impl Store {
         let now = now();
         self.dpop_jtis.retain(|_, until| *until > now);
         self.dpop_jtis.insert(jti.to_owned(), forget_at).is_none()
+    }
+
+    /// Records a request object's `jti`; false when it was seen before (a replay).
+    pub(crate) fn remember_request_object_jti(&mut self, key: &str, forget_at: u64) -> bool {
+        let now = now();
+        self.request_object_jtis.retain(|_, until| *until > now);
+        self.request_object_jtis
+            .insert(key.to_owned(), forget_at)
+            .is_none()
     }
 
     /// Drops expired pending logins and codes, so a long-running demo does not grow forever.

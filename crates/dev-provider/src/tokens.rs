@@ -109,6 +109,16 @@ fn mint_id_token(
     let jwt = match (fault, alg) {
         (Some(IdTokenFault::AlgNone), _) => return Ok(unsigned_jwt(&claims)),
         (_, IdTokenAlg::RS256) => provider.keys().sign_rs256(&claims, kid_override)?,
+        (_, IdTokenAlg::PS256) => {
+            provider
+                .keys()
+                .sign_fapi(jsonwebtoken::Algorithm::PS256, &claims, kid_override)?
+        }
+        (_, IdTokenAlg::ES256) => {
+            provider
+                .keys()
+                .sign_fapi(jsonwebtoken::Algorithm::ES256, &claims, kid_override)?
+        }
         (_, IdTokenAlg::HS256) => {
             let secret = client.secret.as_deref().unwrap_or_default();
             sign_hs256(&claims, secret)?

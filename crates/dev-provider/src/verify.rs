@@ -40,10 +40,12 @@ pub(crate) fn verify_id_token(
     };
     let client = provider.client(&client_id).ok_or(IdTokenProblem::Invalid)?;
     let key = match header.alg {
-        Algorithm::RS256 => {
+        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 => {
             let keys = provider.keys();
             let kid = header.kid.as_deref().ok_or(IdTokenProblem::Invalid)?;
-            keys.find(kid).ok_or(IdTokenProblem::Invalid)?.decoding.clone()
+            keys.decoding_key(header.alg, kid)
+                .ok_or(IdTokenProblem::Invalid)?
+                .clone()
         }
         Algorithm::HS256 => {
             let secret = client.secret.as_deref().ok_or(IdTokenProblem::Invalid)?;

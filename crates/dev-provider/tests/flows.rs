@@ -34,8 +34,9 @@ async fn discovery_and_jwks_have_the_advertised_shape() {
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         doc["id_token_signing_alg_values_supported"],
-        serde_json::json!(["RS256", "HS256"])
+        serde_json::json!(["RS256", "HS256", "PS256", "ES256"])
     );
+    assert_eq!(doc["request_parameter_supported"], true);
     assert_eq!(
         doc["code_challenge_methods_supported"],
         serde_json::json!(["S256", "plain"])
@@ -43,7 +44,13 @@ async fn discovery_and_jwks_have_the_advertised_shape() {
 
     let jwks = get(&format!("{issuer}/.well-known/jwks.json")).await.json();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
+    // The RS256 key, and the ES256 key of the FAPI client's id_tokens (no client of the
+    // default configuration uses PS256, so no PS256 key is made).
+    assert_eq!(keys.len(), 2);
+    assert_eq!(keys[1]["kty"], "EC");
+    assert_eq!(keys[1]["crv"], "P-256");
+    assert_eq!(keys[1]["alg"], "ES256");
+    assert!(keys[1]["kid"].is_string() && keys[1].get("d").is_none());
     assert_eq!(keys[0]["kty"], "RSA");
     assert_eq!(keys[0]["use"], "sig");
     assert_eq!(keys[0]["alg"], "RS256");

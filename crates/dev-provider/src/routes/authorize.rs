@@ -2,7 +2,8 @@
 //! ([OIDC Core §3.1.2](https://openid.net/specs/openid-connect-core-1_0.html#AuthorizationEndpoint)).
 //!
 //! There is no single sign-on session: every authorization request shows the login form, so
-//! `prompt=none` always answers `login_required`.
+//! `prompt=none` always answers `login_required`. The request comes in the query, pushed
+//! before (RFC 9126, `request_uri`), or as a signed request object (RFC 9101, `request`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use crate::html;
 use crate::params::Params;
 use crate::pkce;
 use crate::provider::Provider;
+use crate::request_object;
 use crate::store::{CodeRecord, Grant, PendingAuthorization, PkceMethod, ResponseMode, now, random_string};
 
 /// Which of Authing's two protocol prefixes the request came in on.
@@ -73,17 +75,37 @@ pub(super) async fn authorize(
     protocol: Protocol,
 ) -> Response {
     let mut params = Params::from_query(uri.query());
+    if params.contains("request") && params.contains("request_uri") {
+        return bad_request("request and request_uri exclude each other (RFC 9101 §5)");
+    }
+    let mut pushed = false;
     // RFC 9126 §4: a pushed request stands in for the query, once, for the client that pushed it.
     if let Some(request_uri) = params.get("request_uri").map(str::to_owned) {
-        let pushed = provider.store().pushed.remove(&request_uri);
-        match pushed {
+        let stored = provider.store().pushed.remove(&request_uri);
+        match stored {
             Some((client_id, body, expires_at))
                 if expires_at > now() && params.get("client_id") == Some(client_id.as_str()) =>
             {
                 params = Params::parse(&body);
+                pushed = true;
             }
             _ => return bad_request("invalid_request_uri: unknown, expired or already used"),
         }
+    } else if let Some(jwt) = params.get("request").map(str::to_owned) {
+        // RFC 9101 §5: a request object by value; the outer client_id names the client whose
+        // key must verify it. Until it verifies, its redirect_uri is not trusted: errors are
+        // shown here.
+        let Some(client) = params.get("client_id").and_then(|id| provider.client(id)) else {
+            return bad_request("unknown or missing client_id");
+        };
+        let inner = match request_object::verify(&provider, client, &jwt) {
+            Ok(inner) => inner,
+            Err(why) => return html::error_page(StatusCode::BAD_REQUEST, "invalid_request_object", why),
+        };
+        params = match outer_parameters(&params, inner, protocol) {
+            Ok(inner) => inner,
+            Err(why) => return bad_request(why),
+        };
     }
     // Until client_id and redirect_uri are verified, errors are shown here, never
     // redirected: redirecting to an unverified URI would make this an open redirector.
@@ -106,7 +128,7 @@ pub(super) async fn authorize(
         mode: requested_mode.flatten().unwrap_or(ResponseMode::Query),
         state: params.get("state"),
     };
-    match check_request(client, &params, protocol, requested_mode) {
+    match check_request(client, &params, protocol, requested_mode, pushed) {
         Ok(pending) => {
             let uid = random_string(16);
             let action = format!("/oidc/interaction/{uid}");
@@ -127,6 +149,41 @@ pub(super) async fn authorize(
     }
 }
 
+/// The rules for parameters outside a request object sent by value: `client_id` and
+/// `response_type` are repeated outside, the latter equal to the object's when it has one
+/// (OIDC Core §6.1); an OpenID request repeats `scope` with `openid` outside. The object's
+/// parameters are the request (RFC 9101 §5); the other outer ones are ignored.
+fn outer_parameters(outer: &Params, mut inner: Params, protocol: Protocol) -> Result<Params, &'static str> {
+    if outer.duplicated().is_some() {
+        return Err("a parameter outside the request object is repeated");
+    }
+    if inner.get("client_id") != outer.get("client_id") {
+        return Err("client_id differs inside and outside the request object");
+    }
+    let response_type = outer
+        .get("response_type")
+        .ok_or("response_type must be repeated outside the request object (OIDC Core §6.1)")?;
+    if inner
+        .get("response_type")
+        .is_some_and(|inside| inside != response_type)
+    {
+        return Err("response_type differs inside and outside the request object");
+    }
+    inner.insert_if_absent("response_type", response_type);
+    match (outer.get("scope"), protocol) {
+        (Some(scope), _) if protocol == Protocol::Oauth || has_scope(scope, "openid") => {
+            inner.insert_if_absent("scope", scope);
+        }
+        (None, Protocol::Oauth) => {}
+        _ => {
+            return Err(
+                "an OpenID request repeats scope with openid outside the request object (OIDC Core §6.1)",
+            );
+        }
+    }
+    Ok(inner)
+}
+
 fn bad_request(description: &str) -> Response {
     html::error_page(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
@@ -139,10 +196,16 @@ fn check_request(
     params: &Params,
     protocol: Protocol,
     requested_mode: Option<Option<ResponseMode>>,
+    pushed: bool,
 ) -> Result<PendingAuthorization, AuthorizeError> {
     let invalid = |d: &str| ("invalid_request", d.to_owned());
     if let Some(name) = params.duplicated() {
         return Err(invalid(&format!("parameter {name} is repeated")));
+    }
+    if client.require_pushed_authorization_requests && !pushed {
+        return Err(invalid(
+            "this client must push its authorization requests (RFC 9126 §6)",
+        ));
     }
     let response_mode = match requested_mode {
         None => ResponseMode::Query,
@@ -204,6 +267,9 @@ fn check_request(
             Some((challenge.to_owned(), method))
         }
     };
+    if client.require_pkce_s256 && !matches!(code_challenge, Some((_, PkceMethod::S256))) {
+        return Err(invalid("this client must send a PKCE challenge with S256"));
+    }
     Ok(PendingAuthorization {
         client_id: client.app_id.clone(),
         redirect_uri: params.get("redirect_uri").unwrap_or_default().to_owned(),

@@ -36,7 +36,7 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         "response_modes_supported": ["query", "fragment", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256", "HS256"],
+        "id_token_signing_alg_values_supported": ["RS256", "HS256", "PS256", "ES256"],
         "token_endpoint_auth_methods_supported": auth_methods,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
@@ -44,7 +44,9 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
         "dpop_signing_alg_values_supported": ["ES256", "EdDSA", "PS256"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": false,
-        "request_parameter_supported": false,
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ["RS256", "PS256", "ES256", "EdDSA"],
+        "token_endpoint_auth_signing_alg_values_supported": ["HS256", "RS256", "PS256", "ES256", "EdDSA"],
         "request_uri_parameter_supported": false,
         "scopes_supported": ["openid", "profile", "email", "phone", "address", "offline_access"],
         "claims_supported": [
@@ -58,7 +60,8 @@ pub(super) async fn configuration(State(provider): State<Arc<Provider>>) -> Resp
     json_response(StatusCode::OK, &body)
 }
 
-/// `GET /oidc/.well-known/jwks.json`: every RSA key, current and rotated-out.
+/// `GET /oidc/.well-known/jwks.json`: every RS256 key, current and rotated-out, and the PS256
+/// and ES256 keys.
 pub(super) async fn jwks(State(provider): State<Arc<Provider>>) -> Response {
     let jwks = provider.keys().jwks();
     json_response(StatusCode::OK, &jwks)

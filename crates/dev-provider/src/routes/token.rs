@@ -71,6 +71,12 @@ fn handle(
     }
     let client =
         authenticate(provider, Endpoint::Token, headers, &form).map_err(OAuthError::invalid_client)?;
+    // RFC 9449 §5.2: a client registered for bound tokens never gets a bearer token.
+    if client.dpop_bound_access_tokens && proof.is_none() {
+        return Err(OAuthError::invalid_request(
+            "this client's tokens are DPoP-bound: send a DPoP proof",
+        ));
+    }
     let jkt = proof.map(|p| p.jkt.as_str());
     match grant_type {
         "authorization_code" => authorization_code(provider, client, &form, jkt),
