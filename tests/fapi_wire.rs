@@ -791,3 +791,153 @@ async fn the_dev_provider_serves_private_key_jwt_client_secret_jwt_and_par() {
         "{err}"
     );
 }
+
+/// The FAPI 2.0 preset against the development provider's FAPI clients, end to end and
+/// offline: a pushed request (plain, and a signed request object) with a private_key_jwt
+/// assertion and a DPoP proof (the provider demands its nonce), the login, the code exchange,
+/// an ES256 or PS256 id_token, DPoP-bound tokens, userinfo, a rotating refresh, introspection
+/// and revocation. Configured by the Authing preset and by discovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fapi2_preset_runs_the_whole_profile_against_the_dev_provider() {
+    use authing_oidc_dev_provider::{
+        AuthorizationResponse, ClientRegistration, DevProvider, DevProviderConfig, IdTokenAlg,
+        login_without_browser,
+    };
+    use base64::Engine as _;
+    let mut config = DevProviderConfig::default();
+    config.require_dpop_nonce = true;
+    config
+        .clients
+        .push(ClientRegistration::fapi2("dev-app-fapi-ps").with_id_token_alg(IdTokenAlg::PS256));
+    let provider = DevProvider::start(config).await.unwrap();
+    let claims_of = |jwt: &str, part: usize| -> Value {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(part).unwrap())
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let cases = [
+        ("dev-app-fapi", SigningAlgorithm::ES256, false, false),
+        ("dev-app-fapi", SigningAlgorithm::ES256, true, true),
+        ("dev-app-fapi-ps", SigningAlgorithm::PS256, false, true),
+        ("dev-app-fapi-ps", SigningAlgorithm::PS256, true, false),
+    ];
+    for (app_id, alg, jar, discovered) in cases {
+        let what = format!("{app_id} jar={jar} discovered={discovered}");
+        let registered = provider.client(app_id).unwrap();
+        let key = ClientKey::parse(&registered.client_key().unwrap().to_string()).unwrap();
+        let builder = AuthenticationClient::builder()
+            .app_id(app_id)
+            .redirect_uri(authing_oidc_dev_provider::DEFAULT_REDIRECT_URI)
+            .client_key(key)
+            .request_objects(jar)
+            .fapi2();
+        let client = if discovered {
+            // The provider's metadata says which id_token algorithms to expect.
+            builder.discover(&provider.issuer()).await.unwrap()
+        } else {
+            builder
+                .app_host(provider.app_host())
+                .id_token_signed_response_alg(alg)
+                .build()
+                .unwrap()
+        };
+        let pars_before = provider.request_count("/oidc/par");
+        let (url, pending) = Unauthorized::new(client.clone())
+            .scope("openid profile email offline_access")
+            .begin()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        // One push refused for want of the DPoP nonce, one accepted.
+        assert_eq!(provider.request_count("/oidc/par") - pars_before, 2, "{what}");
+        let q = url_query(&url);
+        assert_eq!(q.len(), 2, "{what}: {q:?}");
+        assert!(q["request_uri"].starts_with("urn:ietf:params:oauth:request_uri:"));
+        let response = login_without_browser(url.as_str(), "alice", "alice-password")
+            .await
+            .unwrap();
+        let AuthorizationResponse::Redirect(callback) = response else {
+            panic!("{what}: {response:?}")
+        };
+        let callback = CallbackParams::from_url(callback.as_str()).unwrap();
+        let session = pending
+            .complete(callback)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(session.subject(), "dev-user-alice");
+        let id_token = session.id_token();
+        assert_eq!(
+            claims_of(id_token.expose_secret(), 0)["alg"],
+            alg.as_str(),
+            "{what}"
+        );
+        let jkt = session.dpop_thumbprint().unwrap().to_owned();
+        let at = session.current_access_token().access_token;
+        assert_eq!(
+            claims_of(at.expose_secret(), 1)["cnf"]["jkt"],
+            jkt.as_str(),
+            "{what}"
+        );
+        // The bound token is refused without its proof.
+        assert!(client.get_user_info_by_access_token(&at).await.is_err(), "{what}");
+        assert_eq!(
+            session.userinfo().await.unwrap().standard.email.as_deref(),
+            Some("alice@example.com")
+        );
+        let before = session.refresh_token().unwrap();
+        session
+            .force_refresh()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: refresh: {e}"));
+        assert!(!session.refresh_token().unwrap().ct_eq(before.expose_secret()));
+        assert_eq!(
+            claims_of(session.current_access_token().access_token.expose_secret(), 1)["cnf"]["jkt"],
+            jkt.as_str()
+        );
+        assert!(session.introspect().await.unwrap().active);
+        session.revoke().await.unwrap();
+        assert!(!session.introspect().await.unwrap().active);
+    }
+}
+
+/// The development provider refuses a FAPI client whose assertion or request object is signed
+/// with a key it did not register, and a FAPI 2.0 client without DPoP gets no token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_provider_refuses_a_fapi_client_signing_with_another_key() {
+    use authing_oidc_dev_provider::{DevProvider, DevProviderConfig};
+    let provider = DevProvider::start(DevProviderConfig::default()).await.unwrap();
+    let other = ClientKey::parse(&key_file("ec.jwk.json")).unwrap();
+    for jar in [false, true] {
+        let client = AuthenticationClient::builder()
+            .app_id("dev-app-fapi")
+            .app_host(provider.app_host())
+            .redirect_uri(authing_oidc_dev_provider::DEFAULT_REDIRECT_URI)
+            .client_key(other.clone())
+            .id_token_signed_response_alg(SigningAlgorithm::ES256)
+            .request_objects(jar)
+            .fapi2()
+            .build()
+            .unwrap();
+        match Unauthorized::new(client).begin().await {
+            Err(Error::Op(op)) => assert_eq!(op.error.as_deref(), Some("invalid_client"), "{op}"),
+            other => panic!("jar={jar}: expected invalid_client, got {other:?}"),
+        }
+    }
+    // By value (no PAR, so no client authentication): the request object itself is refused.
+    let by_value = AuthenticationClient::builder()
+        .app_id("dev-app-fapi")
+        .app_host(provider.app_host())
+        .redirect_uri(authing_oidc_dev_provider::DEFAULT_REDIRECT_URI)
+        .client_key(other)
+        .token_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .introspection_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .revocation_endpoint_auth_method(AuthMethod::PrivateKeyJwt)
+        .request_objects(true)
+        .build()
+        .unwrap();
+    let (url, _pending) = Unauthorized::new(by_value).start().unwrap();
+    assert!(url_query(&url).contains_key("request"));
+    let page = reqwest::get(url.as_str()).await.unwrap();
+    assert_eq!(page.status(), 400);
+    assert!(page.text().await.unwrap().contains("invalid_request_object"));
+}
