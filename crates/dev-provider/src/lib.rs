@@ -40,14 +40,16 @@
 //! | client `dev-app` (`client_secret_post`, RS256) | secret `dev-app-secret` |
 //! | client `dev-app-basic` (`client_secret_basic`, HS256) | secret `s3cr3t with spaces&+/=%` |
 //! | client `dev-app-public` (`none`, PKCE required) | no secret |
+//! | client `dev-app-fapi` (`private_key_jwt`, ES256, FAPI 2.0) | a P-256 key pair generated at start: [`ClientRegistration::client_key`], and `client_key` in the JSON line |
 //!
 //! # Endpoints (relative to `app_host` = `http://127.0.0.1:PORT`; issuer `{app_host}/oidc`)
 //!
 //! | path | what |
 //! |---|---|
 //! | `GET /oidc/.well-known/openid-configuration` | discovery |
-//! | `GET /oidc/.well-known/jwks.json` | public RSA keys (`kid`, `alg`, `use=sig`) |
-//! | `GET /oidc/auth`, `/oauth/auth` | authorization request → login page |
+//! | `GET /oidc/.well-known/jwks.json` | public keys (`kid`, `alg`, `use=sig`): RS256, and PS256 and ES256 when a client uses them |
+//! | `GET /oidc/auth`, `/oauth/auth` | authorization request (query, `request_uri` of a pushed request, or `request` object) → login page |
+//! | `POST /oidc/par`, `/oauth/par` | pushed authorization request (RFC 9126), plain or a signed request object |
 //! | `POST /oidc/interaction/{uid}` | login form (`username`, `password`, or `cancel`) |
 //! | `POST /oidc/token`, `/oauth/token` | `authorization_code`, `refresh_token`, `client_credentials` |
 //! | `GET`/`POST /oidc/me`, `/oauth/me` | userinfo, Bearer header only |
@@ -61,7 +63,13 @@
 //! - Redirect URIs registered exactly, or loopback ones on any port (RFC 8252 §7.3); an
 //!   unknown client or redirect URI is shown an error page, never redirected to.
 //! - Client authentication exactly as registered (`client_secret_post`,
-//!   `client_secret_basic` with RFC 6749 §2.3.1 form-urlencoding, or `none`).
+//!   `client_secret_basic` with RFC 6749 §2.3.1 form-urlencoding, `none`, `client_secret_jwt`
+//!   or `private_key_jwt`).
+//! - Signed request objects (RFC 9101) verified with the client's registered key, with the
+//!   outer-parameter rules of OIDC Core §6.1 by value and RFC 9126 §3 inside PAR.
+//! - Per client ([`ClientRegistration::fapi2`]): pushed requests only (RFC 9126 §6), PKCE S256,
+//!   DPoP-bound tokens (RFC 9449 §5.2). DPoP proofs are checked and tokens bound for every
+//!   client that sends one.
 //! - PKCE (`S256`, `plain`) when a challenge was sent; required for public clients.
 //! - Single-use codes (reuse revokes the grant), rotating refresh tokens (reuse revokes the
 //!   grant), no repeated request parameters.
