@@ -193,7 +193,7 @@ fn client_key_from_env() -> Result<ClientKey, BoxError> {
 
 /// What the FAPI 2.0 preset needs of a provider, checked against its discovery document so
 /// that an application without it gets one clear message up front.
-fn check_fapi2_support(client: &AuthenticationClient) -> Result<(), BoxError> {
+pub fn check_fapi2_support(client: &AuthenticationClient) -> Result<(), BoxError> {
     let Some(m) = client.provider_metadata() else {
         return Ok(());
     };

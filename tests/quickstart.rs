@@ -6,7 +6,12 @@
 #[allow(dead_code)] // main and the Authing-app path are the binary's
 mod quickstart;
 
-use quickstart::{Mode, with_dev_provider};
+#[path = "support/mock.rs"]
+mod mock;
+
+use authing_oidc::{AuthenticationClient, ClientKey};
+use quickstart::{Mode, check_fapi2_support, with_dev_provider};
+use serde_json::json;
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|a| (*a).to_owned()).collect()
@@ -96,4 +101,64 @@ async fn quickstart_without_flags_and_with_dpop() {
     assert_eq!(counts.get("/oidc/par"), None);
     let (text, _) = run(Mode::Dpop).await;
     assert!(text.contains("jkt = "), "{text}");
+}
+
+/// Against an Authing application, `--fapi2` first reads the app's discovery document and names
+/// what it lacks of the profile, rather than failing later on an obscure answer; the
+/// development provider's document has it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fapi2_names_what_an_application_lacks() {
+    let key = || {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/support/client-keys/ec.jwk.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        ClientKey::parse(&text).unwrap()
+    };
+    let client = |issuer: String| {
+        let key = key();
+        async move {
+            AuthenticationClient::builder()
+                .app_id("app")
+                .redirect_uri("http://127.0.0.1:8400/callback")
+                .client_key(key)
+                .fapi2()
+                .discover(&issuer)
+                .await
+                .unwrap()
+        }
+    };
+    let server = mock::MockServer::start().await;
+    let issuer = format!("{}/oidc", server.url());
+    server.on(
+        "/oidc/.well-known/openid-configuration",
+        mock::Canned::json(
+            200,
+            json!({
+                "issuer": issuer,
+                "authorization_endpoint": format!("{issuer}/auth"),
+                "token_endpoint": format!("{issuer}/token"),
+                "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+                "id_token_signing_alg_values_supported": ["RS256", "HS256"],
+                "token_endpoint_auth_methods_supported": ["client_secret_post"],
+            }),
+        ),
+    );
+    let error = check_fapi2_support(&client(issuer).await)
+        .unwrap_err()
+        .to_string();
+    for missing in [
+        "pushed_authorization_request_endpoint",
+        "private_key_jwt",
+        "PS256, ES256 or EdDSA",
+        "DPoP",
+    ] {
+        assert!(error.contains(missing), "{missing}: {error}");
+    }
+
+    let provider = authing_oidc_dev_provider::DevProvider::start(Default::default())
+        .await
+        .unwrap();
+    check_fapi2_support(&client(provider.issuer()).await).unwrap();
 }

@@ -433,3 +433,82 @@ async fn finish_refuses_one_file_for_pending_and_session_however_spelled() {
     assert_eq!(r.err(2), "usage");
     assert!(pending.exists());
 }
+
+/// `--fapi2` (and `--fapi2 --jar`) offline: the development provider's FAPI 2.0 client with
+/// the private key from its JSON line entry (`client_key`, through AUTHING_CLIENT_KEY=@FILE),
+/// by the Authing preset with `--id-token-signed-response-alg ES256` and by discovery. begin
+/// pushes the request (with a DPoP proof and the assertion), finish gets DPoP-bound tokens and
+/// an ES256 id_token, then whoami, a refresh, introspection and revocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fapi2_against_the_dev_provider_with_its_generated_key() {
+    let env = Env::start().await;
+    let description = serde_json::to_value(env.provider.description()).unwrap();
+    let entry = description["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["app_id"] == "dev-app-fapi")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["token_endpoint_auth_method"], "private_key_jwt");
+    let key_file = env.path("fapi-key.jwk");
+    std::fs::write(&key_file, entry["client_key"].to_string()).unwrap();
+    let key_arg = format!("@{}", s(&key_file));
+    for jar in [false, true] {
+        let pending = env.path(&format!("fapi-{jar}.pending"));
+        let session = env.path(&format!("fapi-{jar}.json"));
+        let cli = |args: &[&str]| {
+            let mut cmd = bare();
+            cmd.env("AUTHING_APP_ID", "dev-app-fapi")
+                .env("AUTHING_CLIENT_KEY", &key_arg)
+                .env("AUTHING_APP_REDIRECT_URI", CALLBACK)
+                .arg("--fapi2");
+            if jar {
+                cmd.env("AUTHING_ISSUER", env.provider.issuer()).arg("--jar");
+            } else {
+                cmd.env("AUTHING_APP_HOST", env.provider.app_host())
+                    .args(["--id-token-signed-response-alg", "ES256"]);
+            }
+            cmd.args(args);
+            run(cmd)
+        };
+        let url = cli(&["begin", "--scope", OFFLINE_SCOPE, "--pending", s(&pending)])
+            .await
+            .ok()["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let parsed = url::Url::parse(&url).unwrap();
+        let names: Vec<String> = parsed.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        assert_eq!(names, ["client_id", "request_uri"], "jar={jar}: {url}");
+        let callback = match alice_logs_in(&url).await {
+            AuthorizationResponse::Redirect(u) => u.to_string(),
+            other => panic!("jar={jar}: {other:?}"),
+        };
+        let out = cli(&[
+            "finish",
+            "--pending",
+            s(&pending),
+            "--callback",
+            &callback,
+            "--session",
+            s(&session),
+        ])
+        .await
+        .ok();
+        assert_eq!(out["claims"]["sub"], "dev-user-alice", "jar={jar}");
+        let saved = saved_session(&session);
+        assert!(saved["dpop_key"].is_object(), "jar={jar}: {saved}");
+        let me = cli(&["whoami", "--session", s(&session)]).await.ok();
+        assert_eq!(me["email"], "alice@example.com");
+        cli(&["token", "--session", s(&session), "--force-refresh"])
+            .await
+            .ok();
+        let rotated = saved_session(&session);
+        assert_ne!(rotated["refresh_token"], saved["refresh_token"]);
+        let rt = rotated["refresh_token"].as_str().unwrap().to_owned();
+        assert_eq!(cli(&["introspect", "--token", &rt]).await.ok()["active"], true);
+        assert_eq!(cli(&["revoke", "--token", &rt]).await.ok()["revoked"], true);
+        assert_eq!(cli(&["introspect", "--token", &rt]).await.ok()["active"], false);
+    }
+}
