@@ -1,9 +1,6 @@
 //! The claims of a verified id_token and how they travel through serde.
 
-use std::borrow::Cow;
-use std::collections::HashSet;
-use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use serde::de::{self, DeserializeOwned, Deserializer};
 use serde::ser::Serializer;
@@ -12,7 +9,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::jose::{self, Name};
-use crate::userinfo::{Address, LenientBool, StandardClaims};
+use crate::userinfo::StandardClaims;
 
 /// The claims of an id_token that passed every check of
 /// [OIDC Core §3.1.3.7](https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation)
@@ -22,13 +19,6 @@ use crate::userinfo::{Address, LenientBool, StandardClaims};
 /// personal data that does not belong in logs. Serialization keeps every
 /// claim, so saved claims restore to the same value (`aud` is written as a
 /// string when it has one entry, as an array otherwise, and read from either).
-///
-/// The registered claims are plain fields. The profile claims
-/// ([`standard`](Self::standard)) and every other claim ([`extra`](Self::extra))
-/// are [`LazyClaims`]: a verification checks that they are well-formed but
-/// builds them only when first read (`claims.standard.email`, `claims.extra.get("tenant")`
-/// read through `Deref` as before), so verifying a token does not pay for
-/// profile strings the application may never look at.
 #[derive(Clone, Serialize, PartialEq)]
 #[non_exhaustive]
 pub struct IdTokenClaims {
@@ -58,12 +48,12 @@ pub struct IdTokenClaims {
     /// Access token hash (OIDC Core §3.1.3.8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
-    /// The standard profile claims (OIDC Core §5.1), read on first use.
+    /// The standard profile claims (OIDC Core §5.1).
     #[serde(flatten)]
-    pub standard: LazyClaims<StandardClaims>,
-    /// Every other claim, read on first use.
+    pub standard: StandardClaims,
+    /// Every other claim.
     #[serde(flatten)]
-    pub extra: LazyClaims<Map<String, Value>>,
+    pub extra: Map<String, Value>,
 }
 
 impl std::fmt::Debug for IdTokenClaims {
@@ -120,168 +110,12 @@ impl IdTokenClaims {
 
     /// Reads only the claims this crate does not name ([`IdTokenClaims::extra`]).
     pub fn extra_as<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_value(Value::Object(Map::clone(&self.extra))).map_err(|_| {
+        serde_json::from_value(Value::Object(self.extra.clone())).map_err(|_| {
             Error::InvalidInput(format!(
                 "the id_token's extra claims do not fit {}",
                 std::any::type_name::<T>()
             ))
         })
-    }
-}
-
-/// Claims of a verified id_token that are built on first use: the profile
-/// claims ([`IdTokenClaims::standard`]) and the other claims
-/// ([`IdTokenClaims::extra`]).
-///
-/// Reads like the value itself through `Deref` (`claims.standard.email`,
-/// `claims.extra.get("tenant")`, `&*claims.standard`). A verification has
-/// already checked these claims (types, no repeated member), keeps the
-/// payload's JSON text and builds the value from it the first time it is
-/// read; later reads reuse it. Claims read from JSON or a saved session hold
-/// the value at once. Writing through `DerefMut` builds it first.
-///
-/// ```
-/// # use authing_oidc::id_token::LazyClaims;
-/// # fn f(claims: &authing_oidc::id_token::IdTokenClaims) {
-/// let email: Option<&str> = claims.standard.email.as_deref();
-/// let tenant = claims.extra.get("tenant");
-/// let owned: authing_oidc::StandardClaims = LazyClaims::into_inner(claims.standard.clone());
-/// # }
-/// ```
-pub struct LazyClaims<T> {
-    /// The payload's JSON text, while the value is not built yet.
-    source: Option<Arc<str>>,
-    value: OnceLock<Box<T>>,
-}
-
-/// What a [`LazyClaims`] can hold: a part of the claims, taken from a full read.
-pub trait ClaimsPart: Default + sealed::Sealed {
-    /// This part of `claims`.
-    #[doc(hidden)]
-    fn take(claims: IdTokenClaims) -> Self;
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for crate::userinfo::StandardClaims {}
-    impl Sealed for serde_json::Map<String, serde_json::Value> {}
-}
-
-impl ClaimsPart for StandardClaims {
-    fn take(claims: IdTokenClaims) -> Self {
-        LazyClaims::into_inner(claims.standard)
-    }
-}
-
-impl ClaimsPart for Map<String, Value> {
-    fn take(claims: IdTokenClaims) -> Self {
-        LazyClaims::into_inner(claims.extra)
-    }
-}
-
-impl<T: ClaimsPart> LazyClaims<T> {
-    fn deferred(source: Arc<str>) -> Self {
-        LazyClaims {
-            source: Some(source),
-            value: OnceLock::new(),
-        }
-    }
-
-    fn build(source: Option<&str>) -> T {
-        let Some(json) = source else {
-            return T::default();
-        };
-        match serde_json::from_str::<IdTokenClaims>(json) {
-            Ok(claims) => T::take(claims),
-            // Not reached: the verification read the same text with the same rules.
-            Err(_) => {
-                tracing::error!("verified id_token claims no longer read");
-                T::default()
-            }
-        }
-    }
-
-    /// The value, built now if it was not yet (what `Deref` does). An
-    /// associated function, not a method, so that it never hides a method of
-    /// the value (`claims.extra.get("sid")` is the map's `get`).
-    pub fn force(this: &Self) -> &T {
-        this.value
-            .get_or_init(|| Box::new(Self::build(this.source.as_deref())))
-    }
-
-    /// The value, owned (an associated function, like [`force`](Self::force)).
-    pub fn into_inner(this: Self) -> T {
-        match this.value.into_inner() {
-            Some(value) => *value,
-            None => Self::build(this.source.as_deref()),
-        }
-    }
-}
-
-impl<T: ClaimsPart> From<T> for LazyClaims<T> {
-    fn from(value: T) -> Self {
-        LazyClaims {
-            source: None,
-            value: OnceLock::from(Box::new(value)),
-        }
-    }
-}
-
-impl<T: ClaimsPart> Default for LazyClaims<T> {
-    fn default() -> Self {
-        LazyClaims::from(T::default())
-    }
-}
-
-impl<T: ClaimsPart> Deref for LazyClaims<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        LazyClaims::force(self)
-    }
-}
-
-impl<T: ClaimsPart> std::ops::DerefMut for LazyClaims<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        let value = match self.value.take() {
-            Some(value) => value,
-            None => Box::new(Self::build(self.source.as_deref())),
-        };
-        // Changed values are the caller's: no longer the payload's.
-        self.source = None;
-        self.value = OnceLock::from(value);
-        match self.value.get_mut() {
-            Some(value) => value,
-            // Not reached (set just above); a default rather than a panic.
-            None => Box::leak(Box::default()),
-        }
-    }
-}
-
-impl<T: ClaimsPart + Clone> Clone for LazyClaims<T> {
-    fn clone(&self) -> Self {
-        LazyClaims {
-            source: self.source.clone(),
-            value: self.value.clone(),
-        }
-    }
-}
-
-impl<T: ClaimsPart + PartialEq> PartialEq for LazyClaims<T> {
-    fn eq(&self, other: &Self) -> bool {
-        LazyClaims::force(self) == LazyClaims::force(other)
-    }
-}
-
-impl<T: ClaimsPart + std::fmt::Debug> std::fmt::Debug for LazyClaims<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        LazyClaims::force(self).fmt(f)
-    }
-}
-
-impl<T: ClaimsPart + Serialize> Serialize for LazyClaims<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        LazyClaims::force(self).serialize(s)
     }
 }
 
@@ -298,44 +132,11 @@ fn serialize_aud<S: Serializer>(aud: &[String], s: S) -> std::result::Result<S::
 // every verification). This reads each member once, borrowing names from the input.
 impl<'de> Deserialize<'de> for IdTokenClaims {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_map(ClaimsVisitor { defer: false })
-            .map(|read| read.claims)
+        d.deserialize_map(ClaimsVisitor)
     }
 }
 
-/// Reads the claims of a verified id_token's payload `json` (the decoded JSON
-/// text): the registered claims at once, the profile and other claims only
-/// checked, kept as `json` and built on first use (see [`LazyClaims`]).
-/// Fails exactly where reading every claim at once would fail: the same
-/// types are required and no member may repeat.
-pub(super) fn read_deferred(json: &str) -> serde_json::Result<IdTokenClaims> {
-    let mut de = serde_json::Deserializer::from_str(json);
-    let read = de.deserialize_map(ClaimsVisitor { defer: true })?;
-    de.end()?;
-    let mut claims = read.claims;
-    if read.standard_deferred || read.extra_deferred {
-        let source: Arc<str> = Arc::from(json);
-        if read.standard_deferred {
-            claims.standard = LazyClaims::deferred(Arc::clone(&source));
-        }
-        if read.extra_deferred {
-            claims.extra = LazyClaims::deferred(source);
-        }
-    }
-    Ok(claims)
-}
-
-/// With `defer`, profile and other claims are only checked, not built.
-struct ClaimsVisitor {
-    defer: bool,
-}
-
-/// The claims read, and which parts were left to read later.
-struct Read {
-    claims: IdTokenClaims,
-    standard_deferred: bool,
-    extra_deferred: bool,
-}
+struct ClaimsVisitor;
 
 /// Stores a registered claim, refusing a second one of the same name.
 fn once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> std::result::Result<(), E> {
@@ -343,13 +144,13 @@ fn once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> 
 }
 
 impl<'de> de::Visitor<'de> for ClaimsVisitor {
-    type Value = Read;
+    type Value = IdTokenClaims;
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON object of id_token claims")
     }
 
-    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Read, A::Error> {
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<IdTokenClaims, A::Error> {
         let (mut iss, mut sub, mut aud, mut exp, mut iat) = (None, None, None, None, None);
         let (mut nbf, mut auth_time, mut nonce, mut azp, mut at_hash) = (None, None, None, None, None);
         let mut standard = StandardClaims::default();
@@ -357,8 +158,6 @@ impl<'de> de::Visitor<'de> for ClaimsVisitor {
         let mut seen_standard = 0u32;
         let mut late = Map::new();
         let mut extra = Map::new();
-        // Deferred: the names of the other members, checked for repeats without building them.
-        let mut other_names = OtherNames::default();
         let repeated = || de::Error::custom("a claim is repeated");
         while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
             match &*name {
@@ -376,20 +175,12 @@ impl<'de> de::Visitor<'de> for ClaimsVisitor {
                 "nonce" => once(&mut nonce, map.next_value::<Option<String>>()?, "nonce")?,
                 "azp" => once(&mut azp, map.next_value::<Option<String>>()?, "azp")?,
                 "at_hash" => once(&mut at_hash, map.next_value::<Option<String>>()?, "at_hash")?,
-                other => match standard_member(&mut standard, other, &mut map, self.defer)? {
+                other => match standard_member(&mut standard, other, &mut map)? {
                     Some(bit) => {
                         if seen_standard & bit != 0 {
                             return Err(repeated());
                         }
                         seen_standard |= bit;
-                    }
-                    None if self.defer => {
-                        // Read as `Value` would read it (the same numbers in range, the same
-                        // nesting limit), without building it.
-                        map.next_value::<AnyValue>()?;
-                        if !other_names.insert(name) {
-                            return Err(repeated());
-                        }
                     }
                     None => {
                         let value = map.next_value::<Value>()?;
@@ -416,7 +207,7 @@ impl<'de> de::Visitor<'de> for ClaimsVisitor {
             standard = StandardClaims::deserialize(Value::Object(all))
                 .map_err(|_| de::Error::custom("a standard profile claim has the wrong type"))?;
         }
-        let claims = IdTokenClaims {
+        Ok(IdTokenClaims {
             iss: iss.ok_or_else(|| de::Error::missing_field("iss"))?,
             sub: sub.ok_or_else(|| de::Error::missing_field("sub"))?,
             aud: aud.ok_or_else(|| de::Error::missing_field("aud"))?,
@@ -427,143 +218,18 @@ impl<'de> de::Visitor<'de> for ClaimsVisitor {
             nonce: nonce.flatten(),
             azp: azp.flatten(),
             at_hash: at_hash.flatten(),
-            standard: LazyClaims::from(standard),
-            extra: LazyClaims::from(extra),
-        };
-        // A profile claim read as another member (see `late`) is left with the others: reading
-        // `standard` then reads it from the payload too.
-        let others = !other_names.is_empty();
-        Ok(Read {
-            claims,
-            standard_deferred: self.defer && (seen_standard != 0 || others),
-            extra_deferred: self.defer && others,
+            standard,
+            extra,
         })
     }
 }
 
-/// The names of the claims that are neither registered nor profile claims,
-/// for refusing a repeat: a short list, a set once there are many, so a
-/// hostile payload stays linear.
-#[derive(Default)]
-struct OtherNames<'de> {
-    few: Vec<Cow<'de, str>>,
-    many: Option<HashSet<Cow<'de, str>>>,
-}
-
-impl<'de> OtherNames<'de> {
-    /// False when `name` was already there.
-    fn insert(&mut self, name: Cow<'de, str>) -> bool {
-        if let Some(set) = &mut self.many {
-            return set.insert(name);
-        }
-        if self.few.contains(&name) {
-            return false;
-        }
-        if self.few.len() < 8 {
-            self.few.push(name);
-        } else {
-            let mut set: HashSet<Cow<'de, str>> = self.few.drain(..).collect();
-            set.insert(name);
-            self.many = Some(set);
-        }
-        true
-    }
-
-    fn is_empty(&self) -> bool {
-        self.few.is_empty() && self.many.is_none()
-    }
-}
-
-/// Any JSON value, read the way `serde_json::Value` reads one (through
-/// `deserialize_any`, so numbers are parsed and range-checked the same) but
-/// not built.
-struct AnyValue;
-
-impl<'de> Deserialize<'de> for AnyValue {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        d.deserialize_any(AnyValue)
-    }
-}
-
-impl<'de> de::Visitor<'de> for AnyValue {
-    type Value = AnyValue;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> std::result::Result<AnyValue, E> {
-        Ok(AnyValue)
-    }
-    fn visit_i64<E>(self, _: i64) -> std::result::Result<AnyValue, E> {
-        Ok(AnyValue)
-    }
-    fn visit_u64<E>(self, _: u64) -> std::result::Result<AnyValue, E> {
-        Ok(AnyValue)
-    }
-    fn visit_f64<E>(self, _: f64) -> std::result::Result<AnyValue, E> {
-        Ok(AnyValue)
-    }
-    fn visit_str<E>(self, _: &str) -> std::result::Result<AnyValue, E> {
-        Ok(AnyValue)
-    }
-    fn visit_unit<E>(self) -> std::result::Result<AnyValue, E> {
-        Ok(AnyValue)
-    }
-    fn visit_none<E>(self) -> std::result::Result<AnyValue, E> {
-        Ok(AnyValue)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<AnyValue, D::Error> {
-        AnyValue::deserialize(d)
-    }
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<AnyValue, A::Error> {
-        while seq.next_element::<AnyValue>()?.is_some() {}
-        Ok(AnyValue)
-    }
-    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<AnyValue, A::Error> {
-        // `Value` keys are strings; serde_json only ever hands out string keys.
-        while map.next_key::<AnyValue>()?.is_some() {
-            map.next_value::<AnyValue>()?;
-        }
-        Ok(AnyValue)
-    }
-}
-
-/// How a profile claim's type is checked without building it: the same
-/// requirement as its field's `Deserialize`, borrowing instead of allocating.
-trait Checked {
-    type As<'de>: Deserialize<'de>;
-}
-
-impl Checked for Option<String> {
-    // A string borrowed from the input (owned only when it has escapes), or null.
-    type As<'de> = Option<Name<'de>>;
-}
-
-impl Checked for Option<Address> {
-    // Rare, and a structure of its own: read in full.
-    type As<'de> = Option<Address>;
-}
-
-impl Checked for Option<Value> {
-    type As<'de> = Option<AnyValue>;
-}
-
-/// Reads a profile claim's value as `F` would be read, without keeping it.
-fn check_as<'de, F: Checked, A: de::MapAccess<'de>>(
-    _field: fn(&StandardClaims) -> &F,
-    map: &mut A,
-) -> std::result::Result<(), A::Error> {
-    map.next_value::<F::As<'de>>().map(drop)
-}
-
-/// Reads a profile claim straight into `standard` (or, with `defer`, only
-/// checks it) and returns its bit (for the caller to refuse a repeat); `None`
-/// if `name` is not one listed here.
+/// Reads a profile claim straight into `standard` and returns its bit (for
+/// the caller to refuse a repeat); `None` if `name` is not one listed here.
 fn standard_member<'de, A: de::MapAccess<'de>>(
     standard: &mut StandardClaims,
     name: &str,
     map: &mut A,
-    defer: bool,
 ) -> std::result::Result<Option<u32>, A::Error> {
     macro_rules! members {
         ($($field:ident),* ; $($flag:ident),* $(,)?) => {{
@@ -571,22 +237,16 @@ fn standard_member<'de, A: de::MapAccess<'de>>(
             match name {
                 $(stringify!($field) => {
                     // The error could quote a value (personal data): say only which claim.
-                    let wrong = |_| de::Error::custom(concat!("claim ", stringify!($field), " has the wrong type"));
-                    if defer {
-                        check_as(|s| &s.$field, map).map_err(wrong)?;
-                    } else {
-                        standard.$field = map.next_value().map_err(wrong)?;
-                    }
+                    standard.$field = map.next_value().map_err(|_| {
+                        de::Error::custom(concat!("claim ", stringify!($field), " has the wrong type"))
+                    })?;
                     const BIT: u32 = 1 << index_of(LISTED, stringify!($field));
                     Ok(Some(BIT))
                 })*
                 $(stringify!($flag) => {
-                    let flag = map.next_value::<LenientBool>().map_err(|_| {
+                    standard.$flag = map.next_value::<crate::userinfo::LenientBool>().map_err(|_| {
                         de::Error::custom(concat!("claim ", stringify!($flag), " has the wrong type"))
                     })?.0;
-                    if !defer {
-                        standard.$flag = flag;
-                    }
                     const BIT: u32 = 1 << index_of(LISTED, stringify!($flag));
                     Ok(Some(BIT))
                 })*
@@ -826,10 +486,7 @@ mod tests {
             "updated_at": "2021-03-03T06:17:14.485Z", "phone_number": null});
         let c: IdTokenClaims = serde_json::from_value(json).unwrap();
         assert_eq!(c.standard.email_verified, Some(true));
-        assert_eq!(
-            c.standard.address.clone().and_then(|a| a.country).as_deref(),
-            Some("CN")
-        );
+        assert_eq!(c.standard.address.and_then(|a| a.country).as_deref(), Some("CN"));
         assert!(c.standard.updated_at.is_some() && c.standard.phone_number.is_none());
         assert!(c.extra.is_empty());
     }
@@ -859,62 +516,6 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains("canary"), "{e}");
-    }
-
-    /// The deferred read (verification) accepts and refuses exactly what the full read does,
-    /// and builds the same claims when they are read.
-    #[test]
-    fn deferred_read_agrees_with_the_full_read() {
-        let base = r#""iss":"i","sub":"s","aud":"a","exp":2,"iat":1"#;
-        for rest in [
-            "",
-            r#","name":"Jane","email":"j@example.com","email_verified":"TRUE","tenant":"t1""#,
-            r#","address":{"country":"CN","x":[1,{"y":null}]},"updated_at":"2024-01-01T00:00:00Z""#,
-            r#","updated_at":1700000000.5,"picture":null,"roles":["a","b"],"n\u0061me":"Esc""#,
-            r#","x":1,"y":2,"z":3,"u":4,"v":5,"w":6,"p":7,"q":8,"r":9,"s1":{"a":[true,false,null]}"#,
-            // Refused by both: repeats, wrong profile types, numbers out of range, bad flags.
-            r#","name":"a","n\u0061me":"b""#,
-            r#","x":1,"y":2,"z":3,"u":4,"v":5,"w":6,"p":7,"q":8,"r":9,"x":10"#,
-            r#","role":"user","r\u006fle":"admin""#,
-            r#","email":5"#,
-            r#","email":{"secret":"canary"}"#,
-            r#","address":"not an object""#,
-            r#","email_verified":"yes""#,
-            r#","updated_at":1e400"#,
-            r#","tenant":1e400"#,
-            r#","tenant":[1,2"#,
-            r#","tenant":"\ud800""#,
-        ] {
-            let json = format!("{{{base}{rest}}}");
-            let full = serde_json::from_str::<IdTokenClaims>(&json);
-            let deferred = read_deferred(&json);
-            assert_eq!(full.is_ok(), deferred.is_ok(), "{json}");
-            if let (Ok(full), Ok(deferred)) = (full, deferred) {
-                assert_eq!(
-                    LazyClaims::into_inner(deferred.standard.clone()),
-                    *full.standard,
-                    "{json}"
-                );
-                assert_eq!(*deferred.extra, *full.extra, "{json}");
-                assert_eq!(deferred, full, "{json}");
-                assert_eq!(deferred.to_json(), full.to_json(), "{json}");
-            }
-        }
-        // Nothing deferred when there is nothing to defer; a deferred part reads once.
-        let plain = read_deferred(&format!("{{{base}}}")).unwrap();
-        assert!(plain.standard.source.is_none() && plain.extra.source.is_none());
-        let rich = read_deferred(&format!(r#"{{{base},"name":"Jane","tenant":"t1"}}"#)).unwrap();
-        assert!(rich.standard.value.get().is_none() && rich.extra.value.get().is_none());
-        assert_eq!(rich.standard.name.as_deref(), Some("Jane"));
-        assert!(std::ptr::eq(
-            LazyClaims::force(&rich.standard),
-            LazyClaims::force(&rich.standard)
-        ));
-        let mut changed = rich.clone();
-        changed.extra.insert("tenant".to_owned(), Value::from("t2"));
-        assert_eq!(changed.extra.get("tenant"), Some(&Value::from("t2")));
-        assert_eq!(rich.extra.get("tenant"), Some(&Value::from("t1")));
-        assert_ne!(changed, rich);
     }
 
     #[test]

@@ -46,7 +46,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::Digest as _;
 
-pub use claims::{ClaimsPart, IdTokenClaims, LazyClaims};
+pub use claims::IdTokenClaims;
 
 use crate::client::{AuthenticationClient, Provider};
 use crate::config::SigningAlgorithm;
@@ -346,7 +346,7 @@ fn secs(d: Duration) -> i64 {
 fn parse_claims(payload: &str) -> Result<IdTokenClaims> {
     jose::with_decoded(payload, |json| {
         let json = json.ok_or_else(|| IdTokenError::Malformed("the payload is not base64url".into()))?;
-        claims::read_deferred(json).map_err(|_| diagnose(json.as_bytes()).into())
+        serde_json::from_str::<IdTokenClaims>(json).map_err(|_| diagnose(json.as_bytes()).into())
     })
 }
 

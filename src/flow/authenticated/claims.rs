@@ -6,6 +6,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Map;
 
 use crate::id_token::IdTokenClaims;
 use crate::secret::{ExposeSecret as _, IdToken};
@@ -66,7 +67,7 @@ fn unreadable() -> IdTokenClaims {
         azp: None,
         at_hash: None,
         standard: Default::default(),
-        extra: Default::default(),
+        extra: Map::new(),
     }
 }
 
