@@ -9,8 +9,15 @@
 //!
 //! `cargo run -p authing-oidc-peers --bin ratios` prints the table with the
 //! ratios to the floor from criterion's estimates.
+//!
+//! `threads/<alg>`: throughput with cores. `*_1t` runs the verifications on one
+//! thread, `*_2t` on two threads at once sharing one client (one key cache);
+//! both report wall time per verification, so `time(_1t) / time(_2t)` is how
+//! much the second thread adds (target ≥ 1.8 ×), beside the same for the floor.
 
 use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
 
 use authing_oidc::id_token::VerifyOptions;
 use authing_oidc::{AccessToken, IdToken, Nonce};
@@ -71,5 +78,79 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// Wall time of `threads` threads each running `work` `iters` times, started
+/// together, divided by `threads`: the time per verification when they share
+/// the machine. Each thread's setup (`make`) is outside the timing.
+fn parallel<W: FnMut()>(threads: u32, iters: u64, make: &(dyn Fn() -> W + Sync)) -> Duration {
+    let ready = Barrier::new(threads as usize + 1);
+    let elapsed = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut work = make();
+                    ready.wait();
+                    for _ in 0..iters {
+                        work();
+                    }
+                })
+            })
+            .collect();
+        ready.wait();
+        let start = Instant::now();
+        for w in workers {
+            w.join().expect("worker");
+        }
+        start.elapsed()
+    });
+    elapsed / threads
+}
+
+fn bench_threads(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fx = rt.block_on(Fixture::new()).expect("fixture");
+    let nonce = Nonce::new(NONCE);
+    let access_token = AccessToken::new(ACCESS_TOKEN);
+    let opts = VerifyOptions::new().nonce(&nonce).access_token(&access_token);
+    for alg in [Alg::Hs256, Alg::Rs256] {
+        let token = fx.token(alg);
+        let id_token = IdToken::new(token);
+        let floor = Floor::new(&fx.keys, alg, token);
+        // One client shared by every thread: one key cache, warmed here.
+        let client = fx.client(alg).expect("client");
+        rt.block_on(client.id_token_verifier().verify(&id_token, &opts))
+            .expect("authing-oidc accepts");
+        let hits = fx.server.hits();
+        // Each thread: its own current-thread runtime and verifier handle on the shared client.
+        let verifying = || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let verifier = client.id_token_verifier();
+            let (id_token, opts) = (&id_token, &opts);
+            move || {
+                rt.block_on(verifier.verify(black_box(id_token), opts))
+                    .expect("authing-oidc accepts");
+            }
+        };
+        let checking = || || assert!(black_box(&floor).verify());
+        let mut g = c.benchmark_group(format!("threads/{}", alg.name()));
+        for threads in [1, 2] {
+            g.bench_function(format!("floor_{threads}t"), |b| {
+                b.iter_custom(|iters| parallel(threads, iters, &checking))
+            });
+            g.bench_function(format!("authing_oidc_{threads}t"), |b| {
+                b.iter_custom(|iters| parallel(threads, iters, &verifying))
+            });
+        }
+        g.finish();
+        assert_eq!(fx.server.hits(), hits, "authing-oidc ran on a warm key cache");
+    }
+}
+
+criterion_group!(benches, bench, bench_threads);
 criterion_main!(benches);
