@@ -113,8 +113,7 @@ impl DpopKey {
     fn from_pkcs8(alg: SigningAlgorithm, der: Vec<u8>) -> Result<Self> {
         let rejected = || Error::Restore(format!("the DPoP key does not fit {}", alg.as_str()));
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
-        // RFC 7638 §3: the required members only, in lexicographic order, no whitespace.
-        let (jwk, canonical) = match alg {
+        let jwk = match alg {
             SigningAlgorithm::ES256 => {
                 let pair = EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &der)
                     .map_err(|_| rejected())?;
@@ -123,28 +122,16 @@ impl DpopKey {
                 if point.len() != 65 {
                     return Err(rejected());
                 }
-                let (x, y) = (b64(&point[1..33]), b64(&point[33..]));
-                let canonical = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-                (
-                    serde_json::json!({"kty": "EC", "crv": "P-256", "x": x, "y": y}),
-                    canonical,
-                )
+                serde_json::json!({"kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..])})
             }
             SigningAlgorithm::EdDSA => {
                 let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|_| rejected())?;
-                let x = b64(pair.public_key().as_ref());
-                let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-                (
-                    serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x}),
-                    canonical,
-                )
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())})
             }
             SigningAlgorithm::PS256 => {
                 let pair = RsaKeyPair::from_pkcs8(&der).map_err(|_| rejected())?;
                 let c = sig::RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
-                let (n, e) = (b64(&c.n), b64(&c.e));
-                let canonical = canonical_rsa(&n, &e);
-                (serde_json::json!({"kty": "RSA", "n": n, "e": e}), canonical)
+                serde_json::json!({"kty": "RSA", "n": b64(&c.n), "e": b64(&c.e)})
             }
             other => return Err(unsupported(other)),
         };
@@ -152,12 +139,13 @@ impl DpopKey {
         let Value::Object(jwk) = jwk else {
             return Err(rejected());
         };
+        let thumbprint = jwk_thumbprint(&jwk).ok_or_else(rejected)?;
         Ok(DpopKey {
             alg,
             pkcs8: SecretSlice::from(der),
             signer,
             jwk,
-            thumbprint: thumbprint_of(&canonical),
+            thumbprint,
         })
     }
 
@@ -229,14 +217,41 @@ impl DpopKey {
     }
 }
 
+/// The RFC 7638 SHA-256 thumbprint of a public JWK (EC, OKP or RSA), as
+/// `cnf.jkt` and `dpop_jkt` carry it (RFC 9449 §6.1): the required members
+/// only, in lexicographic order, without whitespace (§3.2). `None` when a
+/// required member is missing or not a string, or the key type is another;
+/// the members are written as JSON strings, so any value stays canonical.
+pub(crate) fn jwk_thumbprint(jwk: &Map<String, Value>) -> Option<String> {
+    let member = |name: &str| jwk.get(name).and_then(Value::as_str).map(json_string);
+    let canonical = match jwk.get("kty").and_then(Value::as_str)? {
+        "EC" => format!(
+            r#"{{"crv":{},"kty":"EC","x":{},"y":{}}}"#,
+            member("crv")?,
+            member("x")?,
+            member("y")?
+        ),
+        "OKP" => format!(r#"{{"crv":{},"kty":"OKP","x":{}}}"#, member("crv")?, member("x")?),
+        "RSA" => canonical_rsa(&member("n")?, &member("e")?),
+        _ => return None,
+    };
+    Some(thumbprint_of(&canonical))
+}
+
+/// A JSON string literal (quoted and escaped) of `s`.
+fn json_string(s: &str) -> String {
+    Value::from(s).to_string()
+}
+
 /// RFC 7638 §3.2: SHA-256 of the canonical JWK, base64url.
 fn thumbprint_of(canonical: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// An RSA public key's canonical JWK (RFC 7638 §3.2: required members, sorted).
+/// An RSA public key's canonical JWK (RFC 7638 §3.2: required members,
+/// sorted), from the members as JSON string literals.
 fn canonical_rsa(n: &str, e: &str) -> String {
-    format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#)
+    format!(r#"{{"e":{e},"kty":"RSA","n":{n}}}"#)
 }
 
 /// The `htu` of a proof: the request URL without query and fragment (RFC 9449 §4.2).
@@ -249,7 +264,12 @@ pub(crate) fn htu_of(url: &Url) -> String {
 
 /// `ath`: base64url(SHA-256(access token)) (RFC 9449 §4.2).
 pub(crate) fn access_token_hash(token: &AccessToken) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.expose_secret().as_bytes()))
+    ath_of(token.expose_secret())
+}
+
+/// [`access_token_hash`] of a token borrowed from a request.
+pub(crate) fn ath_of(token: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
 fn unsupported(alg: SigningAlgorithm) -> Error {
@@ -302,7 +322,7 @@ mod tests {
     fn thumbprint_matches_rfc_7638() {
         let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
         assert_eq!(
-            thumbprint_of(&canonical_rsa(n, "AQAB")),
+            thumbprint_of(&canonical_rsa(&json_string(n), &json_string("AQAB"))),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
     }

@@ -191,6 +191,14 @@ pub enum Error {
         token_type: String,
     },
 
+    /// A request with `Authorization: DPoP` was refused at a resource server
+    /// ([`BearerVerifier::verify_dpop`](crate::bearer::BearerVerifier::verify_dpop)):
+    /// its proof fails a check of RFC 9449 §4.3, or the access token is not
+    /// bound to the proof's key (§7.1). A token that fails its own checks is
+    /// [`Error::AccessToken`], as with `Bearer`.
+    #[error("DPoP request rejected: {0}")]
+    DpopProof(DpopProofError),
+
     /// The persistence hook refused to store rotated tokens. The new tokens are
     /// still held in memory.
     #[error("persisting refreshed tokens failed: {0}")]
@@ -493,6 +501,69 @@ pub enum IdTokenError {
     /// §2.2): unknown, expired or revoked.
     #[error("the token is not active")]
     Inactive,
+}
+
+/// Why a resource server refused a DPoP proof, or the binding between the
+/// proof and its access token (RFC 9449 §4.3, §7.1, §11.1). Each reason names
+/// the check; none quotes the proof or the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DpopProofError {
+    /// The request has no `DPoP` header (§4.3 point 1, §7.1).
+    #[error("no DPoP proof")]
+    Missing,
+    /// The request has more than one `DPoP` header (§4.3 point 1).
+    #[error("more than one DPoP proof")]
+    Multiple,
+    /// The proof fails a check of the JWT core: not one compact JWS, `typ`
+    /// not `dpop+jwt`, `alg` not an allowed asymmetric algorithm, bad
+    /// signature, a required claim (`jti`, `htm`, `htu`, `iat`, `ath`)
+    /// missing or of the wrong type (§4.3 points 2–6).
+    #[error("{0}")]
+    Jwt(IdTokenError),
+    /// The header's `jwk` holds private key members (§4.3 point 7).
+    #[error("the proof's jwk holds a private key")]
+    PrivateKey,
+    /// The header's `jwk` is missing or not a usable public key for `alg`.
+    #[error("the proof's jwk is not a usable public key: {0}")]
+    BadKey(&'static str),
+    /// `htm` is not the request's method (§4.3 point 8).
+    #[error("htm does not match the request method")]
+    MethodMismatch,
+    /// `htu` is not the request's URI, query and fragment aside (§4.3 point 9).
+    #[error("htu does not match the request URI")]
+    UriMismatch,
+    /// `iat` is older than the verifier's window (§4.3 point 11).
+    #[error("the proof is too old")]
+    TooOld,
+    /// `iat` is further in the future than the verifier allows (§4.3 point 11).
+    #[error("the proof is issued in the future")]
+    IssuedInFuture,
+    /// `ath` is not the hash of the access token it came with (§4.3 point 12).
+    #[error("ath does not match the access token")]
+    AthMismatch,
+    /// The access token is not bound to a DPoP key: no `cnf.jkt` (§7.1).
+    #[error("the access token is not DPoP-bound")]
+    TokenNotBound,
+    /// The access token is bound to another key than the proof's (§4.3
+    /// point 12, §6.1).
+    #[error("the proof's key is not the one the access token is bound to")]
+    KeyMismatch,
+    /// A proof with this `jti` and key was already accepted (§11.1).
+    #[error("jti already seen (replayed)")]
+    Replayed,
+    /// The memory of seen `jti` values is full of entries still needed;
+    /// the client may retry shortly.
+    #[error("too many DPoP proofs to remember; retry later")]
+    ReplayMemoryFull,
+    /// The resource accepts DPoP-bound tokens only and the request used
+    /// `Bearer` (§7.1, [`DpopMode::Required`](crate::bearer::DpopMode::Required)).
+    #[error("this resource accepts DPoP-bound tokens only")]
+    Required,
+    /// The verifier was not configured to accept DPoP
+    /// ([`DpopMode::Refused`](crate::bearer::DpopMode::Refused)).
+    #[error("this resource does not accept DPoP")]
+    NotAccepted,
 }
 
 /// Why a logout token was refused (OpenID Back-Channel Logout 1.0 §2.6; each

@@ -230,7 +230,8 @@ pub use client::profile::FAPI2_ALGORITHMS;
 pub use client_auth::{AssertionAudience, ClientKey};
 pub use config::{AuthMethod, Protocol, SigningAlgorithm};
 pub use error::{
-    AuthorizationError, Error, IdTokenError, LogoutTokenError, OpError, Result, StoreError, StoreErrorKind,
+    AuthorizationError, DpopProofError, Error, IdTokenError, LogoutTokenError, OpError, Result, StoreError,
+    StoreErrorKind,
 };
 pub use flow::store;
 pub use id_token::{IdTokenClaims, IdTokenVerifier, VerifyOptions};

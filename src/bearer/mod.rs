@@ -19,15 +19,20 @@
 //!   all. However many requests bring the same new token at once, one
 //!   introspection request is made and all of them wait for its answer.
 //! - Both kinds must be for one of the verifier's audiences, from one of its
-//!   `client_id`s when an allow-list is set, and not sender-constrained
-//!   (a token with `cnf`, i.e. bound to a DPoP key or a certificate, is not
-//!   a bearer token, RFC 9449 §7.1, RFC 8705 §3).
+//!   `client_id`s when an allow-list is set, and, presented as `Bearer`, not
+//!   sender-constrained (a token with `cnf`, i.e. bound to a DPoP key or a
+//!   certificate, is not a bearer token, RFC 9449 §7.1, RFC 8705 §3).
+//! - A DPoP-bound token comes with `Authorization: DPoP` and a proof, checked
+//!   by [`BearerVerifier::verify_dpop`] when the verifier is built with
+//!   [`DpopMode::Accepted`] or [`DpopMode::Required`] ([`dpop`]
+//!   lists the checks).
 //!
 //! Both caches are bounded in entries and hold digests, never tokens.
 //! Scope checks are the caller's ([`BearerClaims::has_scope`]): the same
 //! token may be enough for one route and not for another.
 
 mod cache;
+pub mod dpop;
 
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
@@ -37,10 +42,13 @@ use tokio::sync::OnceCell;
 
 use crate::access_token::{AccessTokenClaims, AccessTokenVerifier, TypPolicy};
 use crate::client::AuthenticationClient;
+use crate::config::SigningAlgorithm;
 use crate::error::{Error, IdTokenError, Result};
 use crate::introspection::Introspection;
+use crate::jose::replay::ReplayCache;
 use crate::secret::{AccessToken, ExposeSecret as _};
 use cache::{TokenCache, TokenDigest, digest};
+pub use dpop::{DpopMode, DpopRequest};
 
 /// The default [`BearerVerifierBuilder::introspection_ttl`].
 pub const DEFAULT_INTROSPECTION_TTL: Duration = Duration::from_secs(30);
@@ -114,6 +122,26 @@ impl BearerClaims {
         }
     }
 
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to
+    /// (`cnf.jkt`, RFC 9449 §6), if it is.
+    pub fn jkt(&self) -> Option<&str> {
+        self.get("cnf")?.get("jkt")?.as_str()
+    }
+
+    /// Whether the token is sender-constrained: it has `cnf` (a DPoP key or a
+    /// certificate), or the provider introspected it as a `DPoP` token.
+    fn sender_constrained(&self) -> bool {
+        match self {
+            BearerClaims::Jwt(c) => c.extra.contains_key("cnf"),
+            BearerClaims::Introspected(i) => {
+                i.extra.contains_key("cnf")
+                    || i.token_type
+                        .as_deref()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("dpop"))
+            }
+        }
+    }
+
     /// Another claim (or introspection member) by name.
     pub fn get(&self, name: &str) -> Option<&Value> {
         match self {
@@ -144,6 +172,7 @@ pub struct BearerVerifierBuilder {
     introspection_ttl: Duration,
     negative_ttl: Duration,
     max_entries: usize,
+    dpop: dpop::DpopConfig,
 }
 
 impl AuthenticationClient {
@@ -163,6 +192,7 @@ impl AuthenticationClient {
             introspection_ttl: DEFAULT_INTROSPECTION_TTL,
             negative_ttl: DEFAULT_NEGATIVE_TTL,
             max_entries: DEFAULT_MAX_ENTRIES,
+            dpop: dpop::DpopConfig::default(),
         }
     }
 }
@@ -208,11 +238,52 @@ impl BearerVerifierBuilder {
         self
     }
 
-    /// The verifier; a configuration error when there is no audience.
+    /// Whether `Authorization: DPoP` is accepted (RFC 9449 §7): default
+    /// [`DpopMode::Refused`].
+    pub fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop.mode = mode;
+        self
+    }
+
+    /// The algorithms a DPoP proof may be signed with (default
+    /// [`DEFAULT_DPOP_ALGORITHMS`](dpop::DEFAULT_DPOP_ALGORITHMS): ES256,
+    /// PS256, RS256, EdDSA). `build` refuses an empty list and any HS*
+    /// algorithm (RFC 9449 §4.3 point 5: asymmetric only; `none` is never an
+    /// algorithm here).
+    pub fn dpop_algorithms(mut self, algorithms: impl IntoIterator<Item = SigningAlgorithm>) -> Self {
+        self.dpop.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// How old (`max_age`, default 60 s) and how far ahead of this clock
+    /// (`max_skew`, default 5 s) a DPoP proof's `iat` may be (RFC 9449 §4.3
+    /// point 11, §11.1). Each proof's `jti` is remembered that long.
+    pub fn dpop_iat_window(mut self, max_age: Duration, max_skew: Duration) -> Self {
+        self.dpop.max_age = max_age;
+        self.dpop.max_skew = max_skew;
+        self
+    }
+
+    /// How many accepted DPoP proofs (`jti` and key) are remembered at most
+    /// (default 100 000). When the memory is full of proofs still inside
+    /// their window, a new proof is refused (`ReplayMemoryFull`) rather than
+    /// an old one forgotten, which would let it be replayed.
+    pub fn dpop_replay_capacity(mut self, n: usize) -> Self {
+        self.dpop.replay_capacity = n;
+        self
+    }
+
+    /// The verifier; a configuration error when there is no audience, or
+    /// the DPoP algorithms are empty or symmetric.
     pub fn build(self) -> Result<BearerVerifier> {
         if self.audiences.is_empty() || self.audiences.iter().any(String::is_empty) {
             return Err(Error::config(
                 "a bearer verifier needs at least one audience, none of them empty",
+            ));
+        }
+        if self.dpop.algorithms.is_empty() || self.dpop.algorithms.iter().any(|a| a.is_symmetric()) {
+            return Err(Error::config(
+                "DPoP proofs are signed with asymmetric algorithms: list at least one, and no HS*",
             ));
         }
         let jwt = self
@@ -224,6 +295,7 @@ impl BearerVerifierBuilder {
                 jwt,
                 jwt_cache: TokenCache::new(self.max_entries),
                 flights: TokenCache::new(self.max_entries),
+                replay: ReplayCache::new(self.dpop.replay_capacity),
                 config: self,
             }),
         })
@@ -248,6 +320,8 @@ struct Inner {
     jwt: AccessTokenVerifier,
     jwt_cache: TokenCache<Arc<BearerClaims>>,
     flights: TokenCache<Flight>,
+    /// The `jti` of every DPoP proof accepted, keyed by the proof's key.
+    replay: ReplayCache,
 }
 
 impl std::fmt::Debug for BearerVerifier {
@@ -258,6 +332,7 @@ impl std::fmt::Debug for BearerVerifier {
             .field("typ", &c.typ)
             .field("client_ids", &c.client_ids)
             .field("introspection", &c.introspection)
+            .field("dpop", &c.dpop.mode)
             .finish_non_exhaustive()
     }
 }
@@ -300,6 +375,21 @@ impl BearerVerifier {
     /// `Authorization` header), without copying it into an [`AccessToken`]
     /// unless it has to be checked.
     pub async fn verify_str(&self, token: &str) -> Result<Arc<BearerClaims>> {
+        if self.inner.config.dpop.mode == DpopMode::Required {
+            return Err(Error::DpopProof(crate::error::DpopProofError::Required));
+        }
+        let claims = self.accepted(token).await?;
+        if claims.sender_constrained() {
+            return Err(Error::AccessToken(IdTokenError::TypeNotAllowed(
+                "a sender-constrained token (cnf) presented as a bearer token".into(),
+            )));
+        }
+        Ok(claims)
+    }
+
+    /// The claims of a token that passes every check but the scheme's: the
+    /// caches, then local verification or introspection.
+    async fn accepted(&self, token: &str) -> Result<Arc<BearerClaims>> {
         let key = digest(token);
         let now = self.now_ms();
         // Only verified JWTs are in this cache: a hit needs no look at the token's form.
@@ -319,7 +409,7 @@ impl BearerVerifier {
 
     async fn verify_jwt(&self, token: &str, key: TokenDigest) -> Result<Arc<BearerClaims>> {
         let claims = self.inner.jwt.verify(&AccessToken::new(token)).await?;
-        self.check_common(claims.client_id.as_deref(), claims.extra.contains_key("cnf"))?;
+        self.check_client_id(claims.client_id.as_deref())?;
         let until = u64::try_from(claims.exp).unwrap_or(0).saturating_mul(1000);
         let claims = Arc::new(BearerClaims::Jwt(claims));
         self.inner
@@ -328,14 +418,8 @@ impl BearerVerifier {
         Ok(claims)
     }
 
-    /// The checks both kinds share: the `client_id` allow-list and no
-    /// sender constraint.
-    fn check_common(&self, client_id: Option<&str>, bound: bool) -> Result<()> {
-        if bound {
-            return Err(Error::AccessToken(IdTokenError::TypeNotAllowed(
-                "a sender-constrained token (cnf) presented as a bearer token".into(),
-            )));
-        }
+    /// The check both kinds share: the `client_id` allow-list.
+    fn check_client_id(&self, client_id: Option<&str>) -> Result<()> {
         if let Some(allowed) = &self.inner.config.client_ids
             && !client_id.is_some_and(|id| allowed.iter().any(|a| a == id))
         {
@@ -427,11 +511,6 @@ impl BearerVerifier {
         {
             return refuse(IdTokenError::TypeNotAllowed("refresh_token".into()));
         }
-        let bound = answer.extra.contains_key("cnf")
-            || answer
-                .token_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case("dpop"));
-        self.check_common(answer.client_id.as_deref(), bound)
+        self.check_client_id(answer.client_id.as_deref())
     }
 }

@@ -227,7 +227,9 @@ pub(crate) fn parse_jwks(body: &[u8]) -> Result<KeyList, IdTokenError> {
     Ok(KeyList::new(keys))
 }
 
-fn parse_jwk(value: Value) -> Result<PublicKey, &'static str> {
+/// One JWK as a usable public key, or why it is not one (a JWKS member, or a
+/// DPoP proof's `jwk` header).
+pub(crate) fn parse_jwk(value: Value) -> Result<PublicKey, &'static str> {
     let jwk: RawJwk = serde_json::from_value(value).map_err(|_| "not a JWK")?;
     // RFC 7517 §4.2, §4.3: a key for encryption must not verify signatures.
     if jwk.use_.as_deref().is_some_and(|u| u != "sig") {

@@ -105,15 +105,7 @@ pub(crate) async fn verify_signature<'t>(
     };
     jws.header.check(&policy.header)?;
     let mut buf = [0u8; MAX_SIGNATURE];
-    let len = URL_SAFE_NO_PAD
-        .decode_slice(jws.signature, &mut buf)
-        .map_err(|e| match e {
-            base64::DecodeSliceError::OutputSliceTooSmall => IdTokenError::BadSignature,
-            base64::DecodeSliceError::DecodeError(_) => {
-                IdTokenError::Malformed("the signature is not base64url".into())
-            }
-        })?;
-    let signature = &buf[..len];
+    let signature = decode_signature(jws.signature, &mut buf)?;
     let message = jws.signing_input.as_bytes();
     if alg.is_symmetric() {
         let secret = keys.client_secret.ok_or(IdTokenError::NoUsableKey)?;
@@ -129,6 +121,51 @@ pub(crate) async fn verify_signature<'t>(
         alg,
         payload: jws.payload,
     })
+}
+
+/// Steps 1–3 and 5 of the [module docs](self) with the key a token carries
+/// in its own header (a DPoP proof's `jwk`, RFC 9449 §4.3 point 6), which
+/// `key_of` reads from the header part (still base64url) for the accepted
+/// algorithm. Step 4's rules do not apply: the key proves possession, not
+/// who issued the token.
+pub(crate) fn verify_with_own_key<'t>(
+    token: &'t str,
+    policy: Policy<'_>,
+    key_of: impl FnOnce(&str, SigningAlgorithm) -> Result<keys::PublicKey>,
+) -> Result<Verified<'t>> {
+    let jws = jws::split(token)?;
+    let alg = match &jws.header.alg {
+        Ok(alg) if (policy.accepts)(*alg) && !alg.is_symmetric() => *alg,
+        Ok(alg) => return Err(IdTokenError::AlgorithmNotAllowed(alg.as_str().to_owned()).into()),
+        Err(name) => return Err(IdTokenError::AlgorithmNotAllowed(shorten(name)).into()),
+    };
+    jws.header.check(&policy.header)?;
+    let header_part = jws.signing_input.split('.').next().unwrap_or_default();
+    let key = key_of(header_part, alg)?;
+    let mut buf = [0u8; MAX_SIGNATURE];
+    let signature = decode_signature(jws.signature, &mut buf)?;
+    key.verify(alg, jws.signing_input.as_bytes(), signature)?;
+    Ok(Verified {
+        alg,
+        payload: jws.payload,
+    })
+}
+
+/// A signature's bytes (RFC 7515 §7.1), decoded into `buf`; one longer than
+/// any accepted key makes cannot verify.
+fn decode_signature<'b>(
+    signature: &str,
+    buf: &'b mut [u8; MAX_SIGNATURE],
+) -> std::result::Result<&'b [u8], IdTokenError> {
+    let len = URL_SAFE_NO_PAD
+        .decode_slice(signature, buf)
+        .map_err(|e| match e {
+            base64::DecodeSliceError::OutputSliceTooSmall => IdTokenError::BadSignature,
+            base64::DecodeSliceError::DecodeError(_) => {
+                IdTokenError::Malformed("the signature is not base64url".into())
+            }
+        })?;
+    Ok(&buf[..len])
 }
 
 /// The payload's JSON bytes; call only after the signature holds.

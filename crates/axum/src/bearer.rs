@@ -1,6 +1,7 @@
 //! The bearer side: [`BearerLayer`] checks `Authorization: Bearer` access tokens with an
 //! [`authing_oidc::bearer::BearerVerifier`] (JWTs locally, opaque tokens by introspection, both
-//! cached there) and hands the claims to handlers as [`Bearer`].
+//! cached there) and hands the claims to handlers as [`Bearer`]. A verifier built to accept DPoP
+//! makes the layer take `Authorization: DPoP` with its proof too (`crate::dpop`).
 //!
 //! The caches live in the library, not here: they are about tokens, not HTTP, and a service on
 //! another framework (or the CLI) gets the same behaviour from the same verifier. This module
@@ -21,7 +22,8 @@ use axum::response::{IntoResponse, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::challenge::{BearerError, quotable};
+use crate::challenge::{BearerError, DpopChallenge, quotable};
+use crate::dpop::{DpopSettings, Origin};
 
 /// The claims of the request's verified bearer token; a handler argument behind a
 /// [`BearerLayer`].
@@ -52,7 +54,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Bearer {
             Some(bearer) => Ok(bearer.clone()),
             None => {
                 let realm = parts.extensions.get::<Realm>().cloned().unwrap_or_default();
-                Err(BearerError::Missing.response(realm.0.as_deref()))
+                let dpop = parts.extensions.get::<DpopChallenge>();
+                Err(BearerError::Missing.response_with(realm.0.as_deref(), dpop))
             }
         }
     }
@@ -75,7 +78,14 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Bearer {
 /// - a token refused by the verifier → `401`, `error="invalid_token"`;
 /// - the provider unreachable for a token that needs it (JWKS, introspection) → `503`.
 ///
-/// The token itself never appears in an answer or a log line.
+/// With a verifier built with [`DpopMode::Accepted`](authing_oidc::bearer::DpopMode) (or
+/// `Required`) the layer also takes `Authorization: DPoP <token>` with a `DPoP` proof (RFC 9449
+/// §7.1): a refused proof → `401`, `WWW-Authenticate: DPoP error="invalid_dpop_proof",
+/// algs="…"`; every challenge then names each accepted scheme. The proof's `htu` is compared
+/// with the request's URI: set [`public_origin`](Self::public_origin) behind a proxy, or
+/// [`request_scheme`](Self::request_scheme) when the service is reached over https.
+///
+/// The token and the proof never appear in an answer or a log line.
 #[derive(Clone, Debug)]
 pub struct BearerLayer {
     shared: Arc<LayerConfig>,
@@ -86,17 +96,21 @@ struct LayerConfig {
     verifier: BearerVerifier,
     realm: Realm,
     optional: bool,
+    /// Set when the verifier accepts DPoP.
+    dpop: Option<DpopSettings>,
 }
 
 impl BearerLayer {
     /// A layer checking tokens with `verifier` (build it with
     /// [`AuthenticationClient::bearer_verifier`](authing_oidc::AuthenticationClient::bearer_verifier)).
     pub fn new(verifier: BearerVerifier) -> Self {
+        let dpop = DpopSettings::of(&verifier, Origin::FromHost("http"));
         BearerLayer {
             shared: Arc::new(LayerConfig {
                 verifier,
                 realm: Realm(None),
                 optional: false,
+                dpop,
             }),
         }
     }
@@ -106,6 +120,7 @@ impl BearerLayer {
             verifier: shared.verifier.clone(),
             realm: shared.realm.clone(),
             optional: shared.optional,
+            dpop: shared.dpop.clone(),
         })
     }
 
@@ -136,6 +151,49 @@ impl BearerLayer {
     }
 }
 
+impl BearerLayer {
+    /// The origin (`https://api.example.com`) clients call this service at, for the DPoP proof's
+    /// `htu` (RFC 9449 §4.3 point 9): set it when a proxy or load balancer stands in front, so
+    /// that the URI the layer compares is the external one, and a proof made for another host
+    /// that reaches this service (e.g. with a forged `Host`) is refused. Without it the origin is
+    /// the request's `Host` with the [`request_scheme`](Self::request_scheme). A configuration
+    /// error unless it is `http` or `https`, a host and an optional port, nothing more.
+    pub fn public_origin(self, origin: &str) -> authing_oidc::Result<Self> {
+        let origin = crate::dpop::public_origin(origin).ok_or_else(|| {
+            authing_oidc::Error::Config(
+                "the public origin is scheme://host[:port] with http or https, nothing else".into(),
+            )
+        })?;
+        Ok(self.with_origin(Origin::Public(origin)))
+    }
+
+    /// The scheme of the URI derived from the `Host` header when no
+    /// [`public_origin`](Self::public_origin) is set: `http` (the default) or `https`
+    /// (a configuration error otherwise).
+    pub fn request_scheme(self, scheme: &str) -> authing_oidc::Result<Self> {
+        let scheme = match scheme {
+            "http" => "http",
+            "https" => "https",
+            _ => {
+                return Err(authing_oidc::Error::Config(
+                    "the request scheme is http or https".into(),
+                ));
+            }
+        };
+        Ok(self.with_origin(Origin::FromHost(scheme)))
+    }
+
+    fn with_origin(self, origin: Origin) -> Self {
+        let mut config = self.config();
+        if let Some(dpop) = &mut config.dpop {
+            dpop.origin = origin;
+        }
+        BearerLayer {
+            shared: Arc::new(config),
+        }
+    }
+}
+
 impl<S> Layer<S> for BearerLayer {
     type Service = BearerService<S>;
 
@@ -155,7 +213,7 @@ pub struct BearerService<S> {
 }
 
 /// What the `Authorization` header holds.
-enum Credentials<'a> {
+pub(crate) enum Credentials<'a> {
     None,
     Malformed,
     Token(&'a str),
@@ -174,9 +232,10 @@ const TOKEN68: [bool; 256] = {
     table
 };
 
-/// RFC 6750 §2.1: `Bearer` (case-insensitive, RFC 7235 §2.1) then one or more spaces and a
-/// token68 (`b64token`). Another scheme counts as no bearer token.
-fn credentials(headers: &HeaderMap) -> Credentials<'_> {
+/// RFC 6750 §2.1: `scheme` (lowercase: `bearer`, or `dpop` for RFC 9449 §7.1; matched
+/// case-insensitively, RFC 7235 §2.1) then one or more spaces and a token68 (`b64token`).
+/// Another scheme counts as no token.
+pub(crate) fn credentials<'h>(headers: &'h HeaderMap, scheme: &[u8]) -> Credentials<'h> {
     let mut values = headers.get_all(header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Credentials::None;
@@ -186,13 +245,13 @@ fn credentials(headers: &HeaderMap) -> Credentials<'_> {
     }
     let bytes = value.as_bytes();
     let Some(space) = bytes.iter().position(|b| *b == b' ') else {
-        return if bytes.eq_ignore_ascii_case(b"bearer") {
+        return if bytes.eq_ignore_ascii_case(scheme) {
             Credentials::Malformed
         } else {
             Credentials::None
         };
     };
-    if !bytes[..space].eq_ignore_ascii_case(b"bearer") {
+    if !bytes[..space].eq_ignore_ascii_case(scheme) {
         return Credentials::None;
     }
     let rest = &bytes[space..];
@@ -231,7 +290,22 @@ where
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
             let realm = shared.realm.0.as_deref();
-            let outcome = match credentials(request.headers()) {
+            if let Some(dpop) = &shared.dpop {
+                let (method, uri, headers) = (request.method(), request.uri(), request.headers());
+                let (challenge, outcome) = dpop.check(&shared.verifier, method, uri, headers).await;
+                match outcome {
+                    Ok(None) if shared.optional => {}
+                    Ok(None) => return Ok(BearerError::Missing.response_with(realm, Some(&challenge))),
+                    Ok(Some(claims)) => {
+                        request.extensions_mut().insert(Bearer(claims));
+                    }
+                    Err(refusal) => return Ok(refusal.response_with(realm, Some(&challenge))),
+                }
+                request.extensions_mut().insert(challenge);
+                request.extensions_mut().insert(shared.realm.clone());
+                return inner.call(request).await;
+            }
+            let outcome = match credentials(request.headers(), b"bearer") {
                 Credentials::None if shared.optional => None,
                 Credentials::None => return Ok(BearerError::Missing.response(realm)),
                 Credentials::Malformed => return Ok(BearerError::InvalidRequest.response(realm)),

@@ -62,6 +62,7 @@
 pub mod backchannel;
 mod bearer;
 mod challenge;
+mod dpop;
 mod error;
 mod extract;
 mod pages;

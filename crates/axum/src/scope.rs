@@ -10,7 +10,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::bearer::{Bearer, Realm};
-use crate::challenge::{BearerError, quotable};
+use crate::challenge::{BearerError, DpopChallenge, quotable};
 
 /// Admits a request only when its bearer token grants every one of the scopes; otherwise `403`
 /// with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"` (RFC 6750 §3.1). A
@@ -63,14 +63,15 @@ impl RequireScope {
     /// The refusal for a request with these extensions, if any.
     fn refusal(&self, extensions: &axum::http::Extensions) -> Option<Response> {
         let realm = extensions.get::<Realm>().and_then(|r| r.0.as_deref());
+        let dpop = extensions.get::<DpopChallenge>();
         match extensions.get::<Bearer>() {
-            None => Some(BearerError::Missing.response(realm)),
+            None => Some(BearerError::Missing.response_with(realm, dpop)),
             Some(bearer) if self.scopes.iter().all(|s| bearer.has_scope(s)) => None,
             Some(_) => Some(
                 BearerError::InsufficientScope {
                     scope: self.joined.to_string(),
                 }
-                .response(realm),
+                .response_with(realm, dpop),
             ),
         }
     }
