@@ -20,7 +20,7 @@
 //! | `GET /` | example | "Log in", or the signed-in user's name and email |
 //! | `GET /me` | example | userinfo with an access token refreshed when needed; without a session, to login and back |
 //! | `GET /logout` | example | the log-out button |
-//! | `GET /api/me` | example | `{"sub", "scope", "client_id"}` of a valid `Authorization: Bearer` access token for `RESOURCE` (default the app id), or an RFC 6750 §3 error |
+//! | `GET /api/me` | example | `{"sub", "scope", "client_id"}` of a valid `Authorization: Bearer` access token for `RESOURCE` (default the app id), or of a DPoP-bound one with `Authorization: DPoP` and its proof (RFC 9449 §7.1, `htu` on `PUBLIC_URL`'s origin); otherwise an RFC 6750 §3 / RFC 9449 §7.1 error |
 //! | `GET /login?return_to=/path` | crate | the pending login into the session, `303` to the provider |
 //! | `GET`/`POST /callback` | crate | completes the login, rotates the session id, back to `return_to` |
 //! | `POST /logout` | crate | clears the local session, revokes, `303` to the provider's logout |
@@ -53,6 +53,7 @@ use std::fmt;
 use std::future::Future;
 
 use authing_oidc::AuthenticationClient;
+use authing_oidc::bearer::DpopMode;
 use authing_oidc_axum::{LoginStats, OidcLogin, session_layer};
 use authing_oidc_dev_provider::{DevProvider, RunningDevProvider};
 use axum::Router;
@@ -150,12 +151,17 @@ pub async fn app_with_store<S: SessionStore + Clone>(config: Config, store: S) -
         .resource
         .clone()
         .unwrap_or_else(|| client.app_id().to_owned());
+    // Bearer and DPoP-bound tokens alike (RFC 9449 §7); a DPoP proof names the URL its client
+    // called, which is the public URL's origin, whatever is in front of this process.
     let verifier = client
         .bearer_verifier([resource])
+        .dpop(DpopMode::Accepted)
         .build()
         .map_err(StartError::Client)?;
+    let origin = config.public_url.origin().ascii_serialization();
+    let api = routes::api(verifier, &origin).map_err(StartError::Client)?;
     let router = login
-        .install(routes::pages().merge(routes::api(verifier)))
+        .install(routes::pages().merge(api))
         .layer(session_layer(store, config.secure_cookies()))
         .layer(axum::middleware::map_response(routes::security_headers));
     Ok(App {

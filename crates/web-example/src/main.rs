@@ -21,7 +21,7 @@ Environment:
   RESPONSE_MODE              query (default) or form_post
   PUBLIC_URL                 where browsers reach the app (https makes cookies Secure)
   POST_LOGOUT_REDIRECT_URI   where the provider sends the browser after logout
-  RESOURCE                   the audience GET /api/me accepts access tokens for (default: the app id)";
+  RESOURCE                   the audience GET /api/me accepts access tokens for, Bearer or DPoP (default: the app id)";
 
 #[tokio::main]
 async fn main() -> ExitCode {

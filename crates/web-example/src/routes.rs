@@ -45,12 +45,14 @@ async fn logout_page(MaybeUser(user): MaybeUser) -> Response {
 }
 
 /// The example's API: `GET /api/me` takes `Authorization: Bearer` access tokens for the
-/// verifier's audience and answers the RFC 6750 §3 way without one (401 with
-/// `WWW-Authenticate`, `invalid_token` for a refused token); the session plays no part.
-pub(crate) fn api(verifier: BearerVerifier) -> Router {
-    Router::new()
+/// verifier's audience, and `Authorization: DPoP` ones with their proof for a URL at `origin`
+/// (RFC 9449 §7.1), and answers the RFC 6750 §3 way without one (401 with a `Bearer` and a
+/// `DPoP` challenge, `invalid_token` for a refused token, `invalid_dpop_proof` for a refused
+/// proof); the session plays no part.
+pub(crate) fn api(verifier: BearerVerifier, origin: &str) -> authing_oidc::Result<Router> {
+    Ok(Router::new()
         .route("/api/me", get(api_me))
-        .layer(BearerLayer::new(verifier))
+        .layer(BearerLayer::new(verifier).public_origin(origin)?))
 }
 
 /// Whom the access token speaks for.

@@ -1,6 +1,6 @@
 //! `/login` and `/callback` against requests no browser of the user sends: a cross-site request
 //! with a wrong `state`, an oversized body, and `return_to` values that would leave the site;
-//! and `GET /api/me` with and without a valid access token. Plain HTTP with the session cookie carried by hand, against
+//! and `GET /api/me` with and without a valid access token, Bearer or DPoP-bound. Plain HTTP with the session cookie carried by hand, against
 //! the embedded development provider; no browser needed.
 
 use std::net::{Ipv4Addr, TcpListener as StdListener};
@@ -322,13 +322,71 @@ async fn api_me_takes_access_tokens_and_challenges_everything_else() {
     }
 }
 
+/// `GET /api/me` with a DPoP-bound access token (RFC 9449 §7.1): a login of a DPoP client of
+/// the same app, whose requests carry `Authorization: DPoP` and a proof for the site's public
+/// URL, is answered; its token sent as a bearer token is refused; a request without a token is
+/// challenged for both schemes.
+#[tokio::test]
+async fn api_me_takes_dpop_bound_tokens() {
+    let site = site(ResponseMode::Query).await;
+    let dev = site.app.dev_provider().unwrap();
+    let app_id = site.app.client().app_id().to_owned();
+    let secret = dev.client(&app_id).and_then(|c| c.secret.clone()).unwrap();
+    let client = authing_oidc::AuthenticationClient::builder()
+        .app_id(app_id)
+        .secret(secret)
+        .app_host(dev.app_host())
+        .redirect_uri(site.app.config().redirect_uri())
+        .dpop(authing_oidc::SigningAlgorithm::ES256)
+        .build()
+        .unwrap();
+    let auth = login(client).await;
+    let api = format!("{}/api/me", site.base);
+    for _ in 0..2 {
+        let ok = auth.send(site.http.get(&api)).await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        let me: serde_json::Value = serde_json::from_str(&ok.text().await.unwrap()).unwrap();
+        assert_eq!(me["sub"], auth.subject().as_str());
+    }
+    let token = auth.access_token().await.unwrap().access_token;
+    let refused = site
+        .http
+        .get(&api)
+        .bearer_auth(token.expose_secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let challenges: Vec<&str> = refused
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        challenges[0].starts_with("Bearer error=\"invalid_token\""),
+        "{challenges:?}"
+    );
+    assert!(challenges[1].starts_with("DPoP algs="), "{challenges:?}");
+    let missing = site.http.get(&api).send().await.unwrap();
+    let challenges: Vec<&str> = missing
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(challenges, ["Bearer", "DPoP algs=\"ES256 PS256 RS256 EdDSA\""]);
+}
+
 /// A login of the app's own client against its dev provider, outside the app (as one of the
 /// API's calling apps would do): the session with its access token.
 async fn app_login(site: &Site) -> authing_oidc::flow::Authenticated {
-    let (url, pending) = Unauthorized::new(site.app.client().clone())
-        .scope("openid profile")
-        .start()
-        .unwrap();
+    login(site.app.client().clone()).await
+}
+
+/// A login of `client` against the dev provider, without a browser.
+async fn login(client: authing_oidc::AuthenticationClient) -> authing_oidc::flow::Authenticated {
+    let (url, pending) = Unauthorized::new(client).scope("openid profile").start().unwrap();
     let callback = login_without_browser(url.as_str(), "alice", "alice-password")
         .await
         .unwrap();
