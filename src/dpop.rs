@@ -325,6 +325,23 @@ mod tests {
             thumbprint_of(&canonical_rsa(&json_string(n), &json_string("AQAB"))),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+        // The same from the JWK as a proof carries it: other members and their order do not count.
+        let jwk = serde_json::json!({"kid": "2011-04-29", "n": n, "alg": "RS256", "e": "AQAB", "kty": "RSA"});
+        let Value::Object(jwk) = jwk else { unreachable!() };
+        assert_eq!(
+            jwk_thumbprint(&jwk).as_deref(),
+            Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+        );
+        for broken in [
+            serde_json::json!({"kty": "RSA", "n": n}),
+            serde_json::json!({"kty": "oct", "k": "c2VjcmV0"}),
+            serde_json::json!({"kty": "EC", "crv": "P-256", "x": 1, "y": "AA"}),
+        ] {
+            let Value::Object(jwk) = broken else {
+                unreachable!()
+            };
+            assert_eq!(jwk_thumbprint(&jwk), None);
+        }
     }
 
     #[test]

@@ -541,6 +541,73 @@ async fn dpop_keys_and_proofs_never_show() {
     }
 }
 
+/// A resource server's refusals of DPoP requests (RFC 9449 §4.3, §7.1) name
+/// the check that failed, never the access token or the proof: every refusal
+/// of the proof, and one that reaches the token (introspected at a provider
+/// that echoes everything), with `Debug` of the request and the log lines.
+#[tokio::test]
+async fn resource_server_dpop_refusals_never_show_the_token_or_proof() {
+    use authing_oidc::ExposeSecret as _;
+    use authing_oidc::bearer::{DpopMode, DpopRequest};
+    use authing_oidc::dpop::DpopKey;
+    let logs = log_buffer();
+    let server = MockServer::start().await;
+    echo_everything(&server);
+    let verifier = client(&server, AuthMethod::ClientSecretBasic)
+        .bearer_verifier(["https://api.example"])
+        .dpop(DpopMode::Accepted)
+        .build()
+        .unwrap();
+    let key = DpopKey::generate(authing_oidc::SigningAlgorithm::ES256).unwrap();
+    let url = url::Url::parse("https://api.example/me").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = CANARIES[1];
+    let at = AccessToken::new(token);
+    let proof = |htm: &str, path: &str, iat: u64| {
+        let url = url.join(path).unwrap();
+        key.proof(htm, &url, iat, None, Some(&at))
+            .unwrap()
+            .expose_secret()
+            .to_owned()
+    };
+    let good = proof("GET", "/me", now);
+    let truncated = good[..good.len() - 5].to_owned();
+    let cases: [(Vec<String>, &str); 7] = [
+        (vec![], "GET"),
+        (vec![good.clone(), good.clone()], "GET"),
+        (vec![good.clone()], "POST"),
+        (vec![proof("GET", "/other", now)], "GET"),
+        (vec![proof("GET", "/me", now - 3600)], "GET"),
+        (vec![truncated], "GET"),
+        // Every proof check passes; the token is introspected and refused.
+        (vec![good.clone()], "GET"),
+    ];
+    let mut shown = Vec::new();
+    for (proofs, method) in &cases {
+        let proofs: Vec<&str> = proofs.iter().map(String::as_str).collect();
+        let request = DpopRequest::new(method, &url, token, &proofs);
+        let outcome = verifier.verify_dpop(&request).await;
+        assert!(outcome.is_err(), "{method} {proofs:?} was accepted");
+        shown.push(format!("{} {request:?}", show(&outcome)));
+    }
+    // Only the last request got past the proof, to the provider.
+    assert_eq!(server.requests().len(), 1, "{}", shown[6]);
+    let all_logs = captured_logs(&logs);
+    for (what, text) in shown
+        .iter()
+        .map(|s| ("a DPoP refusal", s.as_str()))
+        .chain([("logs", all_logs.as_str())])
+    {
+        assert_clean(what, text);
+        for part in good.split('.').filter(|p| p.len() >= 16) {
+            assert!(!text.contains(part), "{what} shows a part of the proof: {text}");
+        }
+    }
+}
+
 /// The secrets of the grants beyond the login flow (issue 13).
 const GRANT_CANARIES: [&str; 7] = [
     "CANARY-device-code",

@@ -2,7 +2,8 @@
 //! (`/login`, `/callback` for `query` and `form_post`, `/logout`), the [`User`] / [`MaybeUser`]
 //! extractors with every piece of state in the service's own tower-sessions layer (so its Redis
 //! or SQL store just works), and [`BearerLayer`] / [`Bearer`] / [`RequireScope`] for routes
-//! that take `Authorization: Bearer` access tokens.
+//! that take `Authorization: Bearer` access tokens (and `Authorization: DPoP` ones with their
+//! proof, RFC 9449, when the verifier accepts DPoP).
 //!
 //! ```no_run
 //! use authing_oidc::AuthenticationClient;
