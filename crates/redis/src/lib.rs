@@ -60,6 +60,17 @@
 //! A warm [`access_token`](authing_oidc::flow::Authenticated::access_token) is
 //! served from the replica's memory: Redis is read only when a refresh is due.
 //!
+//! # Web sessions too (feature `tower-sessions`)
+//!
+//! [`RedisSessionStore::web_sessions`] gives a [`RedisWebSessionStore`], a
+//! `tower-sessions` 0.14 store on the same client, keyring, prefix and command
+//! timeout: a web service's cookie sessions and token sessions share one Redis
+//! client. Each record (`authing-oidc:web:{id}`) is sealed with AES-256-GCM and
+//! bound to its key name, because `authing-oidc-axum` keeps the pending login
+//! (with its PKCE verifier) and the exported tokens there; it expires in Redis
+//! with the session (`EXAT`). Pair it with `authing_oidc_axum::OidcLogin::token_store`
+//! so that replicas refresh each login once per expiry between them.
+//!
 //! # Single Redis, Sentinel, Cluster
 //!
 //! The guarantees above hold for one Redis server (or a primary with replicas
@@ -85,9 +96,13 @@
 
 mod crypto;
 mod redis_store;
+#[cfg(feature = "tower-sessions")]
+mod web_sessions;
 
 pub use crypto::{KeyError, Keyring, SessionKey};
 pub use redis_store::RedisSessionStore;
+#[cfg(feature = "tower-sessions")]
+pub use web_sessions::RedisWebSessionStore;
 
 pub use authing_oidc::store::SessionStore;
 pub use fred;

@@ -43,10 +43,10 @@ pub const DEFAULT_PREFIX: &str = "authing-oidc";
 /// [`Pool`](fred::clients::Pool), typically the one the service's web-session
 /// store already uses.
 pub struct RedisSessionStore<C = Client> {
-    client: C,
-    keys: Arc<Keyring>,
-    prefix: String,
-    command_timeout: Duration,
+    pub(crate) client: C,
+    pub(crate) keys: Arc<Keyring>,
+    pub(crate) prefix: String,
+    pub(crate) command_timeout: Duration,
     session_ttl: Option<Duration>,
 }
 
