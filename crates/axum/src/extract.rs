@@ -202,7 +202,7 @@ async fn signed_in<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Optio
         }
         return Ok(None);
     }
-    let live = match app.live.get(&app.client, &saved) {
+    let live = match app.live.get(&app.client, app.token_store.as_ref(), &saved) {
         Ok(live) => live,
         Err(restore) => {
             // A saved session this client cannot take back is over: the user logs in again.

@@ -44,8 +44,9 @@
 //!   runs ([`LoginStats::form_post_relays`] counts them).
 //! - The callback body is capped at [`CALLBACK_BODY_LIMIT`] bytes (413 beyond).
 //! - [`User::access_token`] and [`User::userinfo`] refresh by themselves, one refresh per login
-//!   in the process; a rotated refresh token is written to the store at once, and a refused
-//!   refresh ends the local session.
+//!   in the process, or between all replicas with a shared [`OidcLogin::token_store`]; a
+//!   rotated refresh token is written to the store at once, and a refused refresh ends the
+//!   local session.
 //! - `/logout` (POST) ends the local session even when the provider's revocation fails.
 //! - `/backchannel-logout` (POST, OpenID Back-Channel Logout 1.0) verifies the provider's logout
 //!   token (every check of §2.6, replays included) and ends every session of its `sid` (or
@@ -75,6 +76,7 @@ mod session;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use authing_oidc::store::{LeaseOptions, SessionStore as TokenSessionStore};
 use authing_oidc::{AuthenticationClient, ResponseMode};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -152,6 +154,8 @@ pub(crate) struct Shared {
     /// Where the provider posts logout tokens; `None`: not mounted.
     pub(crate) backchannel_path: Option<String>,
     pub(crate) index: Arc<dyn SessionIndex>,
+    /// Where tokens are shared between replicas; `None`: this process only.
+    pub(crate) token_store: Option<session::TokenStore>,
 }
 
 impl OidcLogin {
@@ -176,6 +180,7 @@ impl OidcLogin {
                 relays: Arc::default(),
                 backchannel_path: Some("/backchannel-logout".to_owned()),
                 index: Arc::new(MemorySessionIndex::default()),
+                token_store: None,
             },
         }
     }
@@ -235,6 +240,18 @@ impl OidcLogin {
     /// right for one instance; with several replicas, one on shared storage).
     pub fn session_index(mut self, index: Arc<dyn SessionIndex>) -> Self {
         self.shared.index = index;
+        self
+    }
+
+    /// Keeps every login's tokens in `store` as well (an `authing_oidc::store::SessionStore`,
+    /// e.g. `authing-oidc-redis`'s), under the login's random id, and attaches the live sessions
+    /// to it: each refresh first takes the store's lease for that login and re-reads the stored
+    /// copy, so replicas that share the web sessions and this store refresh **once per expiry
+    /// between all of them** and never present a rotated refresh token twice
+    /// (docs/shared-sessions.md). Without it, one refresh per login per process: right for one
+    /// instance. Set the lease's time to live above the client's HTTP timeout.
+    pub fn token_store(mut self, store: Arc<dyn TokenSessionStore>, lease: LeaseOptions) -> Self {
+        self.shared.token_store = Some(session::TokenStore { store, lease });
         self
     }
 

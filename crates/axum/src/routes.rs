@@ -170,6 +170,11 @@ async fn finish_login(app: &Shared, session: &Session, params: CallbackParams) -
         .add(&login_id, &crate::backchannel::keys_of(&auth.claims()))
         .await
         .map_err(LoginError::index)?;
+    // With replicas: the token store holds the newest copy and the refresh lease from now on.
+    if let Some(store) = &app.token_store {
+        auth.save_to_session_store(store.store.clone(), login_id.clone(), store.lease)
+            .await?;
+    }
     let tokens = auth.export_with_secrets();
     app.live.adopt(login_id.clone(), auth);
     session
@@ -204,7 +209,7 @@ pub(crate) async fn logout(Extension(app): Extension<Arc<Shared>>, session: Sess
     let Some(signed_in) = signed_in else {
         return Ok(Redirect::to(&app.after_logout).into_response());
     };
-    let live = app.live.get(&app.client, &signed_in);
+    let live = app.live.get(&app.client, app.token_store.as_ref(), &signed_in);
     app.live.remove(&signed_in.login_id);
     if let Err(error) = app.index.forget(&signed_in.login_id).await {
         tracing::warn!(%error, "logout: the session index could not forget the login");

@@ -10,10 +10,11 @@
 //!   refresh token, and the provider would revoke the grant).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use authing_oidc::flow::{Authenticated, SavedSession};
+use authing_oidc::store::{LeaseOptions, SessionStore};
 use authing_oidc::{AuthenticationClient, UserInfo};
 use rand::RngCore as _;
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,14 @@ pub(crate) struct SignedIn {
     pub(crate) userinfo: Option<UserInfo>,
 }
 
+/// Where the tokens of every login are kept besides the web session, when several replicas
+/// share the logins ([`crate::OidcLogin::token_store`]): the key is the login id, and each
+/// refresh takes the store's lease first.
+pub(crate) struct TokenStore {
+    pub(crate) store: Arc<dyn SessionStore>,
+    pub(crate) lease: LeaseOptions,
+}
+
 /// A random hex token of 128 bits (login ids, CSP nonces).
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 16];
@@ -57,10 +66,13 @@ const IDLE: Duration = Duration::from_secs(30 * 60);
 
 impl LiveSessions {
     /// The live session of `signed_in`, restored from its saved tokens when this process has
-    /// none, or an older one (another replica refreshed since).
+    /// none, or an older one (another replica refreshed since). With a token store, a restored
+    /// session is attached to it: its refreshes go through the store's lease, and a copy older
+    /// than the store's is replaced by the store's before anything is sent.
     pub(crate) fn get(
         &self,
         client: &AuthenticationClient,
+        tokens: Option<&TokenStore>,
         signed_in: &SignedIn,
     ) -> Result<Authenticated, authing_oidc::Error> {
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -71,6 +83,9 @@ impl LiveSessions {
             return Ok(live.clone());
         }
         let auth = Authenticated::restore_from_trusted_store(client.clone(), signed_in.tokens.clone())?;
+        if let Some(tokens) = tokens {
+            auth.set_session_store_with(tokens.store.clone(), signed_in.login_id.clone(), tokens.lease);
+        }
         Self::insert(&mut map, signed_in.login_id.clone(), auth.clone());
         Ok(auth)
     }
