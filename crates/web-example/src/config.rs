@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use authing_oidc::ResponseMode;
 use authing_oidc_dev_provider::DevProviderConfig;
+use secrecy::SecretString;
 use url::Url;
 
 /// The path the provider sends the browser back to. The redirect URI registered at the provider
@@ -16,6 +17,25 @@ pub const CALLBACK_PATH: &str = "/callback";
 /// The scope asked for by default: `offline_access` brings a refresh token, so the session
 /// outlives its first access token.
 pub const DEFAULT_SCOPE: &str = "openid profile email offline_access";
+
+/// The environment variable naming the Redis server replicas share their sessions in.
+pub const REDIS_URL_VARIABLE: &str = "REDIS_URL";
+
+/// The environment variable holding the AES-256-GCM key sessions are encrypted with in Redis:
+/// 32 bytes in base64 (`openssl rand -base64 32`), the same on every replica. The CLI reads the
+/// same variable for its `redis://` sessions.
+pub const SESSION_KEY_VARIABLE: &str = "AUTHING_SESSION_KEY";
+
+/// Where several replicas of the app keep what they share: the web sessions (pending logins,
+/// signed-in users) and the tokens with their refresh lease, in one Redis
+/// (docs/shared-sessions.md, "Replicas of a web service").
+#[derive(Debug, Clone)]
+pub struct SharedSessions {
+    /// `redis://[user:password@]HOST:PORT[/DB]`.
+    pub redis_url: String,
+    /// The session encryption key, 32 bytes in base64; checked by [`Config::from_lookup`].
+    pub key: SecretString,
+}
 
 /// Which OpenID Provider the app logs users in with.
 #[derive(Debug, Clone)]
@@ -62,6 +82,8 @@ pub struct Config {
     /// The audience `/api/me` accepts access tokens for (an Authing access token's `aud` is the
     /// app that asked for it); default the app id.
     pub resource: Option<String>,
+    /// Sessions shared with other replicas through Redis; `None`: in this process's memory.
+    pub shared_sessions: Option<SharedSessions>,
 }
 
 /// A configuration that cannot work, with what to change.
@@ -93,6 +115,7 @@ impl Config {
             scope: DEFAULT_SCOPE.to_owned(),
             post_logout_redirect_uri: None,
             resource: None,
+            shared_sessions: None,
         }
     }
 
@@ -131,11 +154,17 @@ impl Config {
     /// `POST_LOGOUT_REDIRECT_URI` defaults to the public URL's home page; `RESOURCE`, the
     /// audience `/api/me` accepts, to the app id.
     ///
+    /// `REDIS_URL` (`redis://HOST:PORT[/DB]`) with `AUTHING_SESSION_KEY` (32 bytes in base64)
+    /// keeps the sessions in Redis, shared by every replica started with the same two values
+    /// and the same provider settings; without them, sessions live in this process's memory.
+    ///
     /// # Errors
     ///
     /// A half-configured provider (some of the variables set, not all), `AUTHING_APP_HOST`
     /// together with `AUTHING_ISSUER`, a redirect URI whose path is not [`CALLBACK_PATH`], or an
-    /// unknown response mode.
+    /// unknown response mode; `REDIS_URL` without `AUTHING_SESSION_KEY` or the other way
+    /// round, a `REDIS_URL` that is not `redis://HOST…`, a key that is not 32 bytes in base64
+    /// (the message never quotes it).
     pub fn from_lookup(
         listen: SocketAddr,
         var: impl Fn(&str) -> Option<String>,
@@ -242,8 +271,38 @@ impl Config {
         };
         config.post_logout_redirect_uri = var("POST_LOGOUT_REDIRECT_URI");
         config.resource = var("RESOURCE");
+        config.shared_sessions = shared_sessions(&var)?;
         Ok(config)
     }
+}
+
+fn shared_sessions(var: &impl Fn(&str) -> Option<String>) -> Result<Option<SharedSessions>, ConfigError> {
+    let (redis_url, key) = match (var(REDIS_URL_VARIABLE), var(SESSION_KEY_VARIABLE)) {
+        (None, None) => return Ok(None),
+        (Some(url), Some(key)) => (url, SecretString::from(key)),
+        (Some(_), None) => {
+            return Err(ConfigError::new(format!(
+                "{REDIS_URL_VARIABLE} needs {SESSION_KEY_VARIABLE} too: 32 bytes in base64 \
+                 (openssl rand -base64 32), the same on every replica"
+            )));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::new(format!(
+                "{SESSION_KEY_VARIABLE} is set but {REDIS_URL_VARIABLE} is not: \
+                 the key only encrypts sessions kept in Redis"
+            )));
+        }
+    };
+    let parsed = Url::parse(&redis_url)
+        .map_err(|e| ConfigError::new(format!("{REDIS_URL_VARIABLE} {redis_url:?} is not a URL: {e}")))?;
+    if parsed.scheme() != "redis" || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(ConfigError::new(format!(
+            "{REDIS_URL_VARIABLE} must be redis://HOST:PORT[/DB] (plain TCP: this build has no TLS to Redis)"
+        )));
+    }
+    authing_oidc_redis::SessionKey::from_base64(crate::SESSION_KEY_ID, &key)
+        .map_err(|e| ConfigError::new(format!("{SESSION_KEY_VARIABLE}: {e}")))?;
+    Ok(Some(SharedSessions { redis_url, key }))
 }
 
 fn parse_url(what: &str, text: &str) -> Result<Url, ConfigError> {
@@ -342,5 +401,50 @@ mod tests {
         assert!(Config::from_lookup(listen(), mode).is_err());
         let public = lookup(&[("PUBLIC_URL", "ftp://x")]);
         assert!(Config::from_lookup(listen(), public).is_err());
+    }
+
+    const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes
+
+    #[test]
+    fn redis_and_its_key_share_the_sessions() {
+        let c = Config::from_lookup(
+            listen(),
+            lookup(&[
+                ("REDIS_URL", "redis://127.0.0.1:6379/2"),
+                ("AUTHING_SESSION_KEY", KEY),
+            ]),
+        )
+        .unwrap();
+        let shared = c.shared_sessions.unwrap();
+        assert_eq!(shared.redis_url, "redis://127.0.0.1:6379/2");
+        assert!(!format!("{shared:?}").contains(KEY));
+        assert!(
+            Config::from_lookup(listen(), lookup(&[]))
+                .unwrap()
+                .shared_sessions
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn redis_settings_that_cannot_work_are_refused() {
+        let e = Config::from_lookup(listen(), lookup(&[("REDIS_URL", "redis://h:6379")])).unwrap_err();
+        assert!(e.to_string().contains("AUTHING_SESSION_KEY"), "{e}");
+        let e = Config::from_lookup(listen(), lookup(&[("AUTHING_SESSION_KEY", KEY)])).unwrap_err();
+        assert!(e.to_string().contains("REDIS_URL"), "{e}");
+        for url in ["rediss://h:6379", "http://h", "redis://", "not a url"] {
+            let vars = lookup(&[("REDIS_URL", url), ("AUTHING_SESSION_KEY", KEY)]);
+            assert!(Config::from_lookup(listen(), vars).is_err(), "{url}");
+        }
+        let short = "c2hvcnQta2V5LW5vdC0zMi1ieXRlcw==";
+        let e = Config::from_lookup(
+            listen(),
+            lookup(&[("REDIS_URL", "redis://h:6379"), ("AUTHING_SESSION_KEY", short)]),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("32 bytes") && !e.to_string().contains(short),
+            "{e}"
+        );
     }
 }

@@ -20,6 +20,7 @@
 //! | `GET /` | example | "Log in", or the signed-in user's name and email |
 //! | `GET /me` | example | userinfo with an access token refreshed when needed; without a session, to login and back |
 //! | `GET /logout` | example | the log-out button |
+//! | `GET /api/session` | example | `{"sub", "expires_in", "refreshes"}` of the signed-in session, its access token refreshed first when due; 401 without a session |
 //! | `GET /api/me` | example | `{"sub", "scope", "client_id"}` of a valid `Authorization: Bearer` access token for `RESOURCE` (default the app id), or of a DPoP-bound one with `Authorization: DPoP` and its proof (RFC 9449 §7.1, `htu` on `PUBLIC_URL`'s origin); otherwise an RFC 6750 §3 / RFC 9449 §7.1 error |
 //! | `GET /login?return_to=/path` | crate | the pending login into the session, `303` to the provider |
 //! | `GET`/`POST /callback` | crate | completes the login, rotates the session id, back to `return_to` |
@@ -27,6 +28,29 @@
 //!
 //! `docs/web-services.md` tells the whole story: where each piece of state lives, the
 //! form_post relay, shared stores for several replicas.
+//!
+//! # Replicas
+//!
+//! Started with `REDIS_URL` (`redis://HOST:PORT[/DB]`) and `AUTHING_SESSION_KEY` (32 bytes in
+//! base64, `openssl rand -base64 32`), the same on every replica, the app keeps its web sessions
+//! and every login's tokens in that Redis, encrypted with the key, through one client
+//! ([`authing_oidc_redis::RedisSessionStore`] and its
+//! [`web_sessions`](authing_oidc_redis::RedisSessionStore::web_sessions)), and its logins refresh
+//! under the Redis lease ([`authing_oidc_axum::OidcLogin::token_store`]): a login may start on
+//! one replica and finish on another, and each login is refreshed **once per expiry between all
+//! replicas**. Point `AUTHING_APP_REDIRECT_URI` at the public address (the load balancer).
+//!
+//! ```text
+//! REDIS_URL=redis://127.0.0.1:6379 AUTHING_SESSION_KEY=$(cat session-key.b64) \
+//!   AUTHING_ISSUER=… AUTHING_APP_ID=… AUTHING_APP_SECRET=… \
+//!   AUTHING_APP_REDIRECT_URI=https://app.example.com/callback \
+//!   cargo run -p authing-oidc-web-example -- --listen 0.0.0.0:3000
+//! ```
+//!
+//! `tests/replicas.rs` runs two replicas (two processes) on one Redis against panva's
+//! oidc-provider: the login starts on A in headless Chromium and its callback is served by B;
+//! after the access token expired, 2 × 500 concurrent `/me` requests over both replicas all
+//! succeed with exactly one refresh at the provider (docs/shared-sessions.md).
 //!
 //! # Running it in-process
 //!
@@ -51,16 +75,31 @@ mod routes;
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use authing_oidc::AuthenticationClient;
 use authing_oidc::bearer::DpopMode;
+use authing_oidc::store::{LeaseOptions, SessionStore as TokenStore};
 use authing_oidc_axum::{LoginStats, OidcLogin, session_layer};
 use authing_oidc_dev_provider::{DevProvider, RunningDevProvider};
+use authing_oidc_redis::{Keyring, RedisSessionStore, SessionKey};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_sessions::{MemoryStore, SessionStore};
 
-pub use config::{CALLBACK_PATH, Config, ConfigError, DEFAULT_SCOPE, Provider};
+pub use config::{
+    CALLBACK_PATH, Config, ConfigError, DEFAULT_SCOPE, Provider, REDIS_URL_VARIABLE, SESSION_KEY_VARIABLE,
+    SharedSessions,
+};
+
+/// The id of the app's session key (stored beside every value it encrypts in Redis).
+pub const SESSION_KEY_ID: &str = "authing-oidc-web-example";
+
+/// How long Redis keeps a login's tokens after their last save (the login or a refresh). The
+/// web session ends after 8 hours of inactivity; a copy that expired while its web session
+/// lives on is stored again at the next refresh.
+pub const TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// The client id the app uses at the embedded development provider.
 pub const DEV_CLIENT_ID: &str = "dev-app";
@@ -75,6 +114,8 @@ pub enum StartError {
     DevProvider(authing_oidc_dev_provider::Error),
     /// The OIDC client could not be built (bad settings, or discovery failed).
     Client(authing_oidc::Error),
+    /// The Redis server for shared sessions did not answer.
+    SharedSessions(authing_oidc::Error),
 }
 
 impl fmt::Display for StartError {
@@ -83,6 +124,7 @@ impl fmt::Display for StartError {
             StartError::Config(e) => write!(f, "configuration: {e}"),
             StartError::DevProvider(e) => write!(f, "development provider: {e}"),
             StartError::Client(e) => write!(f, "OIDC client: {e}"),
+            StartError::SharedSessions(e) => write!(f, "shared sessions: {e}"),
         }
     }
 }
@@ -92,7 +134,7 @@ impl std::error::Error for StartError {
         match self {
             StartError::Config(e) => Some(e),
             StartError::DevProvider(e) => Some(e),
-            StartError::Client(e) => Some(e),
+            StartError::Client(e) | StartError::SharedSessions(e) => Some(e),
         }
     }
 }
@@ -116,23 +158,45 @@ impl fmt::Debug for App {
     }
 }
 
-/// Builds the app with sessions in memory (one process). Starts the development provider
-/// first when the configuration asks for it; runs discovery for an issuer.
+/// Builds the app: with [`Config::shared_sessions`], web sessions and tokens in Redis, shared
+/// with every replica started the same way (one refresh per expiry between all of them);
+/// otherwise sessions in memory (one process). Starts the development provider first when the
+/// configuration asks for it; runs discovery for an issuer.
 ///
 /// # Errors
 ///
-/// [`StartError`] when the provider cannot be reached or the configuration is refused.
+/// [`StartError`] when the provider or Redis cannot be reached or the configuration is refused.
 pub async fn app(config: Config) -> Result<App, StartError> {
-    app_with_store(config, MemoryStore::default()).await
+    let Some(shared) = config.shared_sessions.clone() else {
+        return build(config, MemoryStore::default(), None).await;
+    };
+    let key = SessionKey::from_base64(SESSION_KEY_ID, &shared.key)
+        .map_err(|e| StartError::Config(ConfigError::new(format!("{SESSION_KEY_VARIABLE}: {e}"))))?;
+    // One fred client and one keyring for both stores.
+    let tokens = RedisSessionStore::connect(&shared.redis_url, Keyring::new(key))
+        .await
+        .map_err(StartError::SharedSessions)?
+        .with_session_ttl(TOKEN_TTL);
+    let web = tokens.web_sessions();
+    build(config, web, Some(Arc::new(tokens))).await
 }
 
-/// As [`app`], with sessions in `store`: any [`tower_sessions`] store, e.g. Redis or SQL
-/// shared by several replicas (the saved login state is plain serde data).
+/// As [`app`] without shared sessions, with web sessions in `store`: any [`tower_sessions`]
+/// store. Tokens are refreshed once per login in this process, so several replicas need
+/// [`app`] with [`Config::shared_sessions`] instead (or their own token store).
 ///
 /// # Errors
 ///
 /// As [`app`].
 pub async fn app_with_store<S: SessionStore + Clone>(config: Config, store: S) -> Result<App, StartError> {
+    build(config, store, None).await
+}
+
+async fn build<S: SessionStore + Clone>(
+    config: Config,
+    store: S,
+    tokens: Option<Arc<dyn TokenStore>>,
+) -> Result<App, StartError> {
     let (client, dev_provider) = client(&config).await?;
     let post_logout_redirect_uri = config
         .post_logout_redirect_uri
@@ -144,6 +208,10 @@ pub async fn app_with_store<S: SessionStore + Clone>(config: Config, store: S) -
         .callback_path(CALLBACK_PATH)
         .post_logout_redirect_uri(post_logout_redirect_uri)
         .userinfo_at_login();
+    let login = match tokens {
+        Some(tokens) => login.token_store(tokens, LeaseOptions::default()),
+        None => login,
+    };
     let stats = login.stats();
     // An Authing access token's `aud` is the app that asked for it: by default the API trusts
     // the tokens of this app's own logins.

@@ -21,7 +21,11 @@ Environment:
   RESPONSE_MODE              query (default) or form_post
   PUBLIC_URL                 where browsers reach the app (https makes cookies Secure)
   POST_LOGOUT_REDIRECT_URI   where the provider sends the browser after logout
-  RESOURCE                   the audience GET /api/me accepts access tokens for, Bearer or DPoP (default: the app id)";
+  RESOURCE                   the audience GET /api/me accepts access tokens for, Bearer or DPoP (default: the app id)
+  REDIS_URL, AUTHING_SESSION_KEY
+                             replicas: web sessions and tokens in this Redis (redis://HOST:PORT[/DB]),
+                             encrypted with this key (32 bytes in base64, the same on every replica);
+                             each login is refreshed once per expiry between all replicas";
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -1,5 +1,6 @@
 //! The example's own pages: `/` (anonymous or signed in), `/me` (userinfo, refreshing the access
-//! token when it must) and the `GET /logout` button; and its API, `GET /api/me`. Logging in and
+//! token when it must) and the `GET /logout` button; `GET /api/session` (the signed-in session
+//! with a valid access token, as JSON); and its API, `GET /api/me`. Logging in and
 //! out is the crate's: [`authing_oidc_axum::OidcLogin`] serves `/login`, `/callback` and
 //! `POST /logout`.
 
@@ -18,6 +19,7 @@ pub(crate) fn pages() -> Router {
         .route("/", get(home))
         .route("/me", get(me))
         .route("/logout", get(logout_page))
+        .route("/api/session", get(api_session))
 }
 
 async fn home(MaybeUser(user): MaybeUser) -> Response {
@@ -34,6 +36,29 @@ async fn me(user: User) -> Result<Response, LoginError> {
     let live = user.authenticated();
     let expires_in = live.current_access_token().expires_in.map(|d| d.as_secs());
     Ok(pages::me(&info, expires_in, live.refresh_count()))
+}
+
+/// The signed-in user's session, after making sure it has an access token valid now (refreshed
+/// when due, once per expiry between all replicas with shared sessions): what a handler does
+/// before it calls an API with the user's token. `{"sub", "expires_in", "refreshes"}`; no token
+/// is shown. Without a session: 401 (or the login redirect for a browser).
+async fn api_session(user: User) -> Result<Response, LoginError> {
+    let token = user.access_token().await?;
+    let live = user.authenticated();
+    Ok(Json(SessionInfo {
+        sub: user.subject(),
+        expires_in: token.expires_in.map(|d| d.as_secs()),
+        refreshes: live.refresh_count(),
+    })
+    .into_response())
+}
+
+/// The answer of `GET /api/session`.
+#[derive(serde::Serialize)]
+struct SessionInfo {
+    sub: String,
+    expires_in: Option<u64>,
+    refreshes: u64,
 }
 
 /// A button, because logging out is a POST (another site cannot log a user out with a link).
