@@ -1,5 +1,6 @@
 //! Where `--session` keeps a session: a file (crate::store, locked from read
-//! through refresh to rename) or, for `redis://HOST:PORT/KEY`, a Redis key
+//! through refresh to rename; the lock is the refresh lease of a
+//! [`SessionFileStore`]) or, for `redis://HOST:PORT/KEY`, a Redis key
 //! through [`authing_oidc_redis::RedisSessionStore`], whose refresh lease and
 //! compare-and-set saves give the same guarantee across processes and
 //! machines: one refresh per expiry (docs/shared-sessions.md).
@@ -13,7 +14,7 @@ use authing_oidc::store::{LeaseOptions, SessionStore};
 use authing_oidc_redis::{Keyring, RedisSessionStore, SessionKey};
 
 use crate::error::CliError;
-use crate::store::LockedFile;
+use crate::store::{LockedFile, SessionFileStore};
 
 /// The environment variable holding the AES-256-GCM key of Redis sessions:
 /// 32 bytes in base64 (`openssl rand -base64 32`). Never an option, so that it
@@ -34,7 +35,7 @@ pub enum SessionTarget {
 /// Held while a restored session is in use: the file's lock, or nothing for
 /// Redis (its lease is taken only around a refresh).
 pub struct SessionGuard {
-    _lock: Option<LockedFile>,
+    _lock: Option<Arc<LockedFile>>,
 }
 
 impl SessionTarget {
@@ -80,10 +81,12 @@ impl SessionTarget {
     ) -> Result<(SessionGuard, Authenticated), CliError> {
         match self {
             SessionTarget::File(path) => {
-                let lock = LockedFile::lock_existing(path)?;
+                let lock = Arc::new(LockedFile::lock_existing(path)?);
                 let saved = lock.read_session(&client)?;
-                let authenticated = Authenticated::restore_from_trusted_store(client, saved)?;
-                authenticated.set_persistence(lock.session_hook());
+                let authenticated = Authenticated::restore_from_trusted_store(client.clone(), saved)?;
+                // The file as a session store: its lock is the refresh lease, held from here.
+                let store = Arc::new(SessionFileStore::new(lock.clone(), client));
+                authenticated.set_session_store(store, path.display().to_string());
                 Ok((SessionGuard { _lock: Some(lock) }, authenticated))
             }
             SessionTarget::Redis { url, key } => {

@@ -20,9 +20,11 @@ use std::fs::{File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
-use authing_oidc::AuthenticationClient;
-use authing_oidc::flow::{PersistFuture, SavedPendingCallback, SavedSession, TokenPersistence};
+use authing_oidc::flow::{SavedPendingCallback, SavedSession};
+use authing_oidc::store::{Lease, SaveCondition, Saved, SessionStore, StoreFuture};
+use authing_oidc::{AuthenticationClient, StoreError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -143,28 +145,73 @@ impl LockedFile {
         let _ = std::fs::remove_file(&self.lock_path);
         Ok(())
     }
+}
 
-    /// A persistence hook that rewrites this session file; valid while the
-    /// lock is held (the caller keeps `self` alive across the refresh).
-    pub fn session_hook(&self) -> Arc<dyn TokenPersistence> {
-        Arc::new(SessionFileHook {
-            path: self.path.clone(),
-        })
+/// The session file as the library's [`SessionStore`], so that files and Redis sessions refresh
+/// through one mechanism (docs/shared-sessions.md): the **lease is the exclusive lock** on
+/// `FILE.lock`, which this store holds for as long as it lives (from reading through refreshing
+/// to renaming, as before), and a save is a **compare-and-set** on the file's `refresh_count`
+/// before the file is rewritten (0600, temporary file + rename). The store key only names the
+/// session in logs: the file is the one locked.
+pub struct SessionFileStore {
+    lock: Arc<LockedFile>,
+    client: AuthenticationClient,
+}
+
+impl SessionFileStore {
+    /// The store of the locked session file, reading only sessions of `client`.
+    pub fn new(lock: Arc<LockedFile>, client: AuthenticationClient) -> Self {
+        SessionFileStore { lock, client }
+    }
+
+    fn read(&self) -> Result<Option<SavedSession>, authing_oidc::Error> {
+        if !self.lock.path.exists() {
+            return Ok(None);
+        }
+        self.lock
+            .read_session(&self.client)
+            .map(Some)
+            .map_err(|e| authing_oidc::Error::Store(StoreError::invalid(e.to_string())))
     }
 }
 
-/// Rewrites the session file after every refresh, before the new tokens are
-/// handed out (docs/protocol.md §5). Used only under the file's [`LockedFile`].
-struct SessionFileHook {
-    path: PathBuf,
-}
+impl SessionStore for SessionFileStore {
+    fn load<'a>(&'a self, _key: &'a str) -> StoreFuture<'a, Option<SavedSession>> {
+        Box::pin(async move { self.read() })
+    }
 
-impl TokenPersistence for SessionFileHook {
-    fn persist<'a>(&'a self, session: &'a SavedSession) -> PersistFuture<'a> {
+    fn save<'a>(
+        &'a self,
+        _key: &'a str,
+        session: &'a SavedSession,
+        condition: SaveCondition,
+    ) -> StoreFuture<'a, Saved> {
         Box::pin(async move {
-            tracing::debug!(file = %self.path.display(), "saving the refreshed session");
-            write_session_file(&self.path, session).map_err(|e| e.to_string())
+            // The lock is held, so nothing changes the file between this read and the rename.
+            let holds = match condition {
+                SaveCondition::RefreshCount(n) => self.read()?.is_some_and(|s| s.refresh_count() == n),
+                SaveCondition::Absent => self.read()?.is_none(),
+                _ => true,
+            };
+            if !holds {
+                return Ok(Saved::Refused);
+            }
+            tracing::debug!(file = %self.lock.path.display(), "saving the refreshed session");
+            // A file that cannot be written is a `file` error, as the persistence hook's was.
+            write_session_file(&self.lock.path, session)
+                .map_err(|e| authing_oidc::Error::Persist(e.to_string()))?;
+            Ok(Saved::Stored)
         })
+    }
+
+    fn try_lease<'a>(&'a self, _key: &'a str, _ttl: Duration) -> StoreFuture<'a, Option<Lease>> {
+        // The file lock, held since this store was made: no other process holds the lease.
+        Box::pin(async { Ok(Some(Lease::new("session-file-lock"))) })
+    }
+
+    fn release<'a>(&'a self, _key: &'a str, _lease: Lease) -> StoreFuture<'a, ()> {
+        // The lock is released when the store and its guard are dropped, after the command.
+        Box::pin(async { Ok(()) })
     }
 }
 
