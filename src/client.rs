@@ -128,6 +128,12 @@ impl AuthenticationClient {
         &self.inner.issuer
     }
 
+    /// The timeout of each request to the provider ([`timeout`](crate::ClientBuilder::timeout),
+    /// default 10 s).
+    pub fn timeout(&self) -> std::time::Duration {
+        self.inner.http.timeout()
+    }
+
     /// The configured protocol.
     pub fn protocol(&self) -> Protocol {
         self.inner.protocol

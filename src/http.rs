@@ -64,6 +64,11 @@ pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client> {
 }
 
 impl Http {
+    /// The timeout of every request.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub(crate) fn new(client: reqwest::Client, timeout: Duration, max_body: usize) -> Self {
         Http {
             client,

@@ -27,6 +27,11 @@ struct Fixture {
     client: AuthenticationClient,
 }
 
+/// The HTTP timeout of the tests' client.
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(1_000);
+/// A lease ttl the tests wait out: just above the request timeout.
+const SHORT_TTL: Duration = Duration::from_millis(1_200);
+
 async fn fixture() -> Fixture {
     let mut config = DevProviderConfig::default();
     config.access_token_lifetime = Duration::from_secs(LIFETIME);
@@ -38,6 +43,8 @@ async fn fixture() -> Fixture {
         .app_host(provider.app_host())
         .redirect_uri("http://127.0.0.1:3000/callback")
         .clock(clock.clone())
+        // Below the tests' lease ttls: a lease must outlive one request (LeaseOptions::check).
+        .timeout(REQUEST_TIMEOUT)
         .build()
         .unwrap();
     Fixture {
@@ -128,7 +135,7 @@ async fn two_replicas_refresh_once_per_expiry_between_them() {
 async fn a_lease_holder_that_stopped_is_outlived_by_the_lease_ttl() {
     let f = fixture().await;
     let store = Arc::new(MemoryStore::new());
-    let ttl = Duration::from_millis(400);
+    let ttl = SHORT_TTL;
     let replicas = f.replicas(store.clone(), LeaseOptions::with_ttl(ttl), 1).await;
     // A holder takes the lease and stops before sending its refresh.
     let stopped = store.try_lease(KEY, ttl).await.unwrap().unwrap();
@@ -274,11 +281,7 @@ async fn rotated_tokens_whose_save_failed_are_saved_before_use_without_a_second_
         down: AtomicBool::new(false),
     });
     let replicas = f
-        .replicas(
-            store.clone(),
-            LeaseOptions::with_ttl(Duration::from_millis(300)),
-            2,
-        )
+        .replicas(store.clone(), LeaseOptions::with_ttl(SHORT_TTL), 2)
         .await;
     f.clock.advance(Duration::from_secs(LIFETIME + 1));
     let before = f.token_requests();
@@ -302,8 +305,9 @@ async fn rotated_tokens_whose_save_failed_are_saved_before_use_without_a_second_
     a.set_session_store_with(
         Arc::new(SaveFails(store.clone())),
         KEY,
-        LeaseOptions::with_ttl(Duration::from_millis(300)),
-    );
+        LeaseOptions::with_ttl(SHORT_TTL),
+    )
+    .unwrap();
     let e = a.access_token().await.unwrap_err();
     assert!(matches!(e, Error::Store(_)), "{e:?}");
     assert_eq!(f.token_requests(), before + 1);
@@ -317,17 +321,54 @@ async fn rotated_tokens_whose_save_failed_are_saved_before_use_without_a_second_
             .is_none()
     );
     // Back to the working store: the rotated tokens are saved, then handed out.
-    a.set_session_store_with(
-        store.clone(),
-        KEY,
-        LeaseOptions::with_ttl(Duration::from_millis(300)),
-    );
+    a.set_session_store_with(store.clone(), KEY, LeaseOptions::with_ttl(SHORT_TTL))
+        .unwrap();
     let t = a.access_token().await.unwrap();
     assert_eq!(f.token_requests(), before + 1, "saved, not refreshed again");
     let stored = store.load(KEY).await.unwrap().unwrap();
     assert_eq!(stored.refresh_count(), 1);
     let b = &replicas[1];
-    b.set_session_store_with(store.clone(), KEY, LeaseOptions::default());
+    b.set_session_store_with(store.clone(), KEY, LeaseOptions::default())
+        .unwrap();
     assert_eq!(secret(&b.access_token().await.unwrap()), secret(&t));
     assert_eq!(f.token_requests(), before + 1);
+}
+
+/// A lease that does not outlive one request to the provider could expire under a holder still
+/// waiting for its answer, and a second holder would refresh with the same refresh token: every
+/// way of attaching a store refuses it with a configuration error, and nothing is attached.
+#[tokio::test]
+async fn a_lease_that_would_not_outlive_a_request_is_refused() {
+    let f = fixture().await;
+    let store = Arc::new(MemoryStore::new());
+    let session = f.login().await;
+    let short = LeaseOptions::with_ttl(REQUEST_TIMEOUT);
+    let e = session
+        .save_to_session_store(store.clone(), KEY, short)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Config(m) if m.contains("HTTP timeout")),
+        "{e:?}"
+    );
+    assert!(store.load(KEY).await.unwrap().is_none(), "nothing saved");
+    let e = session
+        .set_session_store_with(store.clone(), KEY, short)
+        .unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e:?}");
+    let e = Authenticated::restore_from_session_store(f.client.clone(), store.clone(), KEY, short)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Config(_)), "{e:?}");
+    assert!(short.check(REQUEST_TIMEOUT).is_err());
+    assert_eq!(f.client.timeout(), REQUEST_TIMEOUT);
+    // One millisecond longer than the request timeout is accepted, and so is the default (30 s
+    // against the default timeout of 10 s).
+    let enough = LeaseOptions::with_ttl(REQUEST_TIMEOUT + Duration::from_millis(1));
+    session
+        .save_to_session_store(store.clone(), KEY, enough)
+        .await
+        .unwrap();
+    assert!(store.load(KEY).await.unwrap().is_some());
+    assert!(LeaseOptions::default().check(Duration::from_secs(10)).is_ok());
 }

@@ -168,6 +168,22 @@ impl LeaseOptions {
         self.wait = wait;
         self
     }
+    /// Refuses a lease that could expire under a holder still waiting for the provider: the
+    /// time to live must be longer than `http_timeout`, the time one refresh request may take
+    /// ([`AuthenticationClient::timeout`](crate::AuthenticationClient::timeout)). Attaching a
+    /// store checks it ([`Error::Config`]).
+    pub fn check(&self, http_timeout: Duration) -> Result<()> {
+        if self.ttl <= http_timeout {
+            return Err(Error::config(format!(
+                "the refresh lease lives {} ms, not longer than the HTTP timeout of {} ms: it could \
+                 expire under a holder still waiting for the provider, and a second holder would \
+                 refresh with the same refresh token",
+                self.ttl.as_millis(),
+                http_timeout.as_millis()
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// A [`SessionStore`] in this process's memory: for tests, and for several

@@ -249,10 +249,21 @@ impl OidcLogin {
     /// copy, so replicas that share the web sessions and this store refresh **once per expiry
     /// between all of them** and never present a rotated refresh token twice
     /// (docs/shared-sessions.md). Without it, one refresh per login per process: right for one
-    /// instance. Set the lease's time to live above the client's HTTP timeout.
-    pub fn token_store(mut self, store: Arc<dyn TokenSessionStore>, lease: LeaseOptions) -> Self {
+    /// instance.
+    ///
+    /// # Errors
+    ///
+    /// [`authing_oidc::Error::Config`] when `lease.ttl` is not longer than the client's HTTP
+    /// timeout: such a lease could expire under a replica still waiting for the provider's
+    /// answer, and another would refresh with the same refresh token (`LeaseOptions::check`).
+    pub fn token_store(
+        mut self,
+        store: Arc<dyn TokenSessionStore>,
+        lease: LeaseOptions,
+    ) -> Result<Self, authing_oidc::Error> {
+        lease.check(self.shared.client.timeout())?;
         self.shared.token_store = Some(session::TokenStore { store, lease });
-        self
+        Ok(self)
     }
 
     /// Where a login without a usable `return_to` ends, and where `/logout` ends without a
@@ -307,5 +318,41 @@ impl OidcLogin {
             None => routes,
         };
         app.merge(routes).layer(Extension(shared))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use authing_oidc::store::MemoryStore;
+
+    use super::*;
+
+    fn client(timeout: Duration) -> AuthenticationClient {
+        AuthenticationClient::builder()
+            .app_id("app")
+            .secret("secret")
+            .app_host("https://example.authing.cn")
+            .redirect_uri("https://app.example/callback")
+            .timeout(timeout)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_token_store_lease_must_outlive_one_request() {
+        let store = Arc::new(MemoryStore::new());
+        let refused = OidcLogin::new(client(Duration::from_secs(30)))
+            .token_store(store.clone(), LeaseOptions::default())
+            .err();
+        assert!(
+            matches!(&refused, Some(authing_oidc::Error::Config(m)) if m.contains("HTTP timeout")),
+            "{refused:?}"
+        );
+        let login = OidcLogin::new(client(Duration::from_secs(10)))
+            .token_store(store, LeaseOptions::default())
+            .unwrap();
+        assert!(login.shared.token_store.is_some());
     }
 }

@@ -84,7 +84,7 @@ impl LiveSessions {
         }
         let auth = Authenticated::restore_from_trusted_store(client.clone(), signed_in.tokens.clone())?;
         if let Some(tokens) = tokens {
-            auth.set_session_store_with(tokens.store.clone(), signed_in.login_id.clone(), tokens.lease);
+            auth.set_session_store_with(tokens.store.clone(), signed_in.login_id.clone(), tokens.lease)?;
         }
         Self::insert(&mut map, signed_in.login_id.clone(), auth.clone());
         Ok(auth)

@@ -86,7 +86,7 @@ impl SessionTarget {
                 let authenticated = Authenticated::restore_from_trusted_store(client.clone(), saved)?;
                 // The file as a session store: its lock is the refresh lease, held from here.
                 let store = Arc::new(SessionFileStore::new(lock.clone(), client));
-                authenticated.set_session_store(store, path.display().to_string());
+                authenticated.set_session_store(store, path.display().to_string())?;
                 Ok((SessionGuard { _lock: Some(lock) }, authenticated))
             }
             SessionTarget::Redis { url, key } => {
@@ -106,7 +106,7 @@ impl SessionTarget {
                     )));
                 }
                 let authenticated = Authenticated::restore_from_trusted_store(client, saved)?;
-                authenticated.set_session_store_with(store, key.clone(), LeaseOptions::default());
+                authenticated.set_session_store_with(store, key.clone(), LeaseOptions::default())?;
                 Ok((SessionGuard { _lock: None }, authenticated))
             }
         }

@@ -41,9 +41,9 @@
 //!   holds its key's lease, and re-reads the stored copy under the lease: if
 //!   another replica refreshed meanwhile, the stored copy is newer and is used
 //!   as it is, without a request. The lease lives longer than a refresh request
-//!   can take (set [`LeaseOptions::ttl`](authing_oidc::store::LeaseOptions)
-//!   above the client's HTTP timeout), so it does not expire under a holder
-//!   that is still waiting for the provider.
+//!   can take ([`LeaseOptions::ttl`](authing_oidc::store::LeaseOptions) above
+//!   the client's HTTP timeout, checked when a store is attached), so it does
+//!   not expire under a holder that is still waiting for the provider.
 //! - **Compare-and-set prevents a lost rotation.** If a holder is slower than
 //!   its lease anyway (a paused process), a second holder may refresh and save
 //!   first; the slow holder's save then finds another count and is refused, so

@@ -53,6 +53,8 @@ async fn client(op: &PanvaProvider) -> AuthenticationClient {
         .secret(secret.unwrap())
         .redirect_uri(CALLBACK)
         .token_endpoint_auth_method(AuthMethod::ClientSecretPost)
+        // Below the shortest lease ttl used here (a lease must outlive one request).
+        .timeout(Duration::from_secs(2))
         .discover(op.issuer())
         .await
         .unwrap()
@@ -178,7 +180,7 @@ async fn two_replicas_sharing_redis_refresh_exactly_once_across_an_expiry() {
 async fn a_lease_holder_that_stops_before_refreshing_is_outlived_by_the_lease_ttl() {
     let redis = RedisServer::start();
     let op = provider(2).await;
-    let ttl = Duration::from_millis(800);
+    let ttl = Duration::from_millis(2_500);
     let replicas = replicas(&op, &redis, LeaseOptions::with_ttl(ttl), 1).await;
     until_expired(&replicas[0]).await;
     // A holder takes the lease in Redis and stops (its process is gone): nothing releases it.

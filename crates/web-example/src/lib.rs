@@ -209,7 +209,9 @@ async fn build<S: SessionStore + Clone>(
         .post_logout_redirect_uri(post_logout_redirect_uri)
         .userinfo_at_login();
     let login = match tokens {
-        Some(tokens) => login.token_store(tokens, LeaseOptions::default()),
+        Some(tokens) => login
+            .token_store(tokens, LeaseOptions::default())
+            .map_err(StartError::SharedSessions)?,
         None => login,
     };
     let stats = login.stats();

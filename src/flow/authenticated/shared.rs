@@ -30,22 +30,34 @@ impl Authenticated {
     /// compare-and-set before handing them out. Replaces a
     /// [`TokenPersistence`](super::TokenPersistence) hook. Default lease
     /// options; see [`set_session_store_with`](Self::set_session_store_with).
-    pub fn set_session_store(&self, store: Arc<dyn SessionStore>, key: impl Into<String>) {
-        self.set_session_store_with(store, key, LeaseOptions::default());
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the lease would not outlive one request to the provider
+    /// ([`LeaseOptions::check`]); nothing is attached then.
+    pub fn set_session_store(&self, store: Arc<dyn SessionStore>, key: impl Into<String>) -> Result<()> {
+        self.set_session_store_with(store, key, LeaseOptions::default())
     }
 
     /// [`set_session_store`](Self::set_session_store) with lease options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `lease.ttl` is not longer than the client's HTTP timeout
+    /// ([`LeaseOptions::check`]); nothing is attached then.
     pub fn set_session_store_with(
         &self,
         store: Arc<dyn SessionStore>,
         key: impl Into<String>,
         lease: LeaseOptions,
-    ) {
+    ) -> Result<()> {
+        lease.check(self.inner.client.timeout())?;
         self.attach(Attached {
             store,
             key: key.into(),
             lease,
         });
+        Ok(())
     }
 
     /// **Saves secrets.** Stores this session under `key`, replacing what the
@@ -58,11 +70,11 @@ impl Authenticated {
         lease: LeaseOptions,
     ) -> Result<()> {
         let key = key.into();
+        lease.check(self.inner.client.timeout())?;
         store
             .save(&key, &self.export_with_secrets(), SaveCondition::Always)
             .await?;
-        self.set_session_store_with(store, key, lease);
-        Ok(())
+        self.set_session_store_with(store, key, lease)
     }
 
     /// The session stored under `key`, attached to `store`; `None` when the
@@ -75,11 +87,12 @@ impl Authenticated {
         lease: LeaseOptions,
     ) -> Result<Option<Self>> {
         let key = key.into();
+        lease.check(client.timeout())?;
         let Some(saved) = store.load(&key).await? else {
             return Ok(None);
         };
         let session = Self::restore_from_trusted_store(client, saved)?;
-        session.set_session_store_with(store, key, lease);
+        session.set_session_store_with(store, key, lease)?;
         Ok(Some(session))
     }
 
