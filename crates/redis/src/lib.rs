@@ -62,7 +62,7 @@
 //!
 //! # Web sessions too (feature `tower-sessions`)
 //!
-//! [`RedisSessionStore::web_sessions`] gives a [`RedisWebSessionStore`], a
+//! `RedisSessionStore::web_sessions` gives a `RedisWebSessionStore`, a
 //! `tower-sessions` 0.14 store on the same client, keyring, prefix and command
 //! timeout: a web service's cookie sessions and token sessions share one Redis
 //! client. Each record (`authing-oidc:web:{id}`) is sealed with AES-256-GCM and
