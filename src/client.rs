@@ -128,7 +128,7 @@ impl AuthenticationClient {
         &self.inner.issuer
     }
 
-    /// The timeout of each request to the provider ([`timeout`](crate::ClientBuilder::timeout),
+    /// The timeout of each request to the provider ([`timeout`](crate::AuthenticationClientBuilder::timeout),
     /// default 10 s).
     pub fn timeout(&self) -> std::time::Duration {
         self.inner.http.timeout()

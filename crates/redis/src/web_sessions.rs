@@ -26,7 +26,7 @@ use crate::RedisSessionStore;
 use crate::crypto::Keyring;
 
 /// A [`tower_sessions_core::SessionStore`] on Redis, its records encrypted at
-/// rest (see the [module documentation](self)). Made from a
+/// rest. Made from a
 /// [`RedisSessionStore`] with [`RedisSessionStore::web_sessions`], sharing its
 /// client, keys, prefix and command timeout. Record `R` is stored under
 /// `{prefix}:web:R`.
