@@ -294,8 +294,12 @@ fn url_query(url: &url::Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
+/// Members deliberately not in alphabetical order, a nested object, spaces: the text the
+/// request must carry exactly.
+const PAYMENT: &str = r#"[{"type": "payment_initiation", "actions": ["initiate"], "instructedAmount": {"currency": "EUR", "amount": "1.00"}}]"#;
+
 fn payment() -> Vec<AuthorizationDetail> {
-    AuthorizationDetail::parse_list(r#"[{"type": "payment_initiation", "actions": ["initiate"], "instructedAmount": {"currency": "EUR", "amount": "1.00"}}]"#).unwrap()
+    AuthorizationDetail::parse_list(PAYMENT).unwrap()
 }
 
 #[tokio::test]
@@ -342,9 +346,14 @@ async fn par_pushes_the_whole_request_and_the_browser_gets_only_client_id_and_re
     assert!(form["scope"].split(' ').any(|s| s == "openid"));
     assert_eq!(form["code_challenge_method"], "S256");
     assert!(form.contains_key("state") && form.contains_key("nonce"));
-    let details: Value = serde_json::from_str(&form["authorization_details"]).unwrap();
-    assert_eq!(details[0]["type"], "payment_initiation");
-    assert_eq!(details[0]["instructedAmount"]["amount"], "1.00");
+    assert_eq!(form["authorization_details"], PAYMENT);
+    let raw = std::str::from_utf8(&pushed.body).unwrap();
+    let encoded: String = url::form_urlencoded::byte_serialize(PAYMENT.as_bytes()).collect();
+    assert!(
+        raw.split('&')
+            .any(|pair| pair == format!("authorization_details={encoded}")),
+        "{raw}"
+    );
     // The pending login checks the callback against the pushed state.
     let good = format!("code=c&state={}", form["state"]);
     pending
@@ -470,6 +479,17 @@ async fn jar_by_value_carries_every_parameter_signed() {
         json!(["https://api.example/a", "https://api.example/b"])
     );
     assert_eq!(claims["authorization_details"][0]["type"], "payment_initiation");
+    // The text itself is the claim's value in the signed payload.
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let payload = String::from_utf8(payload).unwrap();
+    assert!(
+        payload.contains(&format!(r#""authorization_details":{PAYMENT}"#)),
+        "{payload}"
+    );
     let (nbf, exp) = (claims["nbf"].as_u64().unwrap(), claims["exp"].as_u64().unwrap());
     assert!(exp > nbf && exp - nbf <= 3600);
     assert!(server.requests().is_empty(), "by value: nothing is sent");
@@ -552,7 +572,7 @@ async fn resource_and_authorization_details_on_token_and_refresh_requests_and_gr
     assert!(
         code_pairs
             .iter()
-            .any(|(k, v)| k == "authorization_details" && v.contains("payment_initiation"))
+            .any(|(k, v)| k == "authorization_details" && v == PAYMENT)
     );
     let refresh = form_map(&requests[1]);
     assert_eq!(refresh["grant_type"], "refresh_token");

@@ -312,3 +312,89 @@ async fn debug_of_a_pending_login_with_extras_shows_no_secret() {
     }
     assert!(shown.contains(API), "the repeated resource is shown: {shown}");
 }
+
+/// Members deliberately not in alphabetical order, nested objects, spaces and a line break:
+/// what the caller gave, and so what every request must carry.
+const UNSORTED: &str = "[{\"type\": \"payment\", \"currency\": \"EUR\", \"amount\": \"1\",\n  \
+     \"creditor\": {\"name\": \"Z\", \"account\": {\"iban\": \"DE02\", \"bic\": \"X\"}}}, {\"type\": \"account_information\", \"actions\": [\"read\"]}]";
+
+/// The caller's text goes on the authorize URL, the code exchange and every refresh exactly
+/// as given, also after the pending login and the session went through a JSON store; a save
+/// that main wrote (the array only) still reads and sends what it holds.
+#[tokio::test]
+async fn repeated_details_go_out_as_the_text_given_across_saves() {
+    let server = server().await;
+    let login = Unauthorized::new(client(&server))
+        .authorization_details(AuthorizationDetail::parse_list(UNSORTED).unwrap())
+        .repeat_authorization_details(true)
+        .token_resource(TokenResource::Omit);
+    let (url, _) = login.clone().start().unwrap();
+    assert_eq!(param(&url, "authorization_details"), UNSORTED);
+    let (session, verifier, saved_pending) = log_in(&server, login).await;
+    assert_eq!(saved_pending["token_authorization_details_json"], UNSORTED);
+    // What older versions read is still there.
+    assert_eq!(
+        saved_pending["token_authorization_details"][0]["creditor"]["account"]["bic"],
+        "X"
+    );
+    server.on("/oidc/token", token_answer(&server, None, "at-2", "rt-2"));
+    session.force_refresh().await.unwrap();
+    let saved = serde_json::to_string(&session.export_with_secrets()).unwrap();
+    let back: SavedSession = serde_json::from_str(&saved).unwrap();
+    let restored = Authenticated::restore_from_trusted_store(client(&server), back).unwrap();
+    server.on("/oidc/token", token_answer(&server, None, "at-3", "rt-3"));
+    restored.force_refresh().await.unwrap();
+    let expected = [("authorization_details", UNSORTED)];
+    assert_eq!(
+        token_bodies(&server),
+        [
+            code_exchange(&verifier, &expected),
+            refresh("rt-1", &expected),
+            refresh("rt-2", &expected),
+        ]
+    );
+
+    // A save as main wrote it: the array only, serde_json's order.
+    let mut old: Value = serde_json::from_str(&saved).unwrap();
+    old.as_object_mut()
+        .unwrap()
+        .remove("token_authorization_details_json");
+    let as_main_wrote = r#"[{"type":"payment","amount":"1","creditor":{"account":{"bic":"X","iban":"DE02"},"name":"Z"},"currency":"EUR"},{"type":"account_information","actions":["read"]}]"#;
+    let restored = Authenticated::restore_from_trusted_store(
+        client(&server),
+        serde_json::from_value(old.clone()).unwrap(),
+    )
+    .unwrap();
+    server.on("/oidc/token", token_answer(&server, None, "at-4", "rt-4"));
+    restored.force_refresh().await.unwrap();
+    assert_eq!(
+        token_bodies(&server)[3..],
+        [refresh("rt-2", &[("authorization_details", as_main_wrote)])]
+    );
+
+    // A text that disagrees with the array, or is no list, is refused.
+    for text in [r#"[{"type": "other"}]"#, "[", r#"[{"actions": []}]"#] {
+        let mut bad = old.clone();
+        bad["token_authorization_details_json"] = text.into();
+        let e =
+            Authenticated::restore_from_trusted_store(client(&server), serde_json::from_value(bad).unwrap())
+                .unwrap_err();
+        assert!(matches!(e, Error::Restore(_)), "{text}: {e:?}");
+    }
+}
+
+/// Text that is not a list of typed objects is refused, with an error that names the place
+/// and not the value.
+#[test]
+fn details_that_are_not_a_list_of_typed_objects_are_refused() {
+    for text in [
+        r#"[{"type": "payment", "pin": "s3cr3t-pin""#,
+        r#"{"type": "payment", "pin": "s3cr3t-pin"}"#,
+        r#"[{"pin": "s3cr3t-pin"}]"#,
+        r#"["s3cr3t-pin"]"#,
+    ] {
+        let e = AuthorizationDetail::parse_list(text).unwrap_err();
+        assert!(matches!(e, Error::InvalidInput(_)), "{text}: {e:?}");
+        assert!(!format!("{e} {e:?}").contains("s3cr3t"), "{text}: {e:?}");
+    }
+}

@@ -442,6 +442,9 @@ impl Authenticated {
             dpop_key: self.inner.dpop.as_ref().map(|k| k.export_with_secrets()),
             token_resource: self.inner.token_extras.resource.clone(),
             token_authorization_details: self.inner.token_extras.authorization_details.clone(),
+            token_authorization_details_json: super::saved::details_json(
+                self.inner.token_extras.authorization_details.as_ref(),
+            ),
             authorization_details: t.authorization_details.clone(),
         }
     }

@@ -232,6 +232,9 @@ impl PendingCallback {
             dpop_key,
             token_resource: self.token_extras.resource.clone(),
             token_authorization_details: self.token_extras.authorization_details.clone(),
+            token_authorization_details_json: super::saved::details_json(
+                self.token_extras.authorization_details.as_ref(),
+            ),
             issuer: self.client.issuer().to_owned(),
             client_id: self.client.app_id().to_owned(),
             redirect_uri: self.redirect_uri.as_str().to_owned(),

@@ -38,6 +38,10 @@ pub struct SavedPendingCallback {
     /// The `authorization_details` they send; only in version 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) token_authorization_details: Option<Vec<AuthorizationDetail>>,
+    /// The exact text they go out as, when it is not the array above as
+    /// serde_json writes it (docs/protocol.md §6); only in version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) token_authorization_details_json: Option<String>,
 }
 
 /// The version a save is written as: the oldest that holds everything it
@@ -63,6 +67,7 @@ impl SavedPendingCallback {
             self.version,
             &self.token_resource,
             self.token_authorization_details.as_ref(),
+            self.token_authorization_details_json.as_deref(),
             false,
         )
     }
@@ -125,6 +130,10 @@ pub struct SavedSession {
     /// The `authorization_details` every refresh sends; only in version 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) token_authorization_details: Option<Vec<AuthorizationDetail>>,
+    /// The exact text they go out as, when it is not the array above as
+    /// serde_json writes it (docs/protocol.md §6); only in version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) token_authorization_details_json: Option<String>,
     /// The `authorization_details` granted with the current access token
     /// (RFC 9396 §7); only in version 3.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -141,6 +150,7 @@ impl SavedSession {
             self.version,
             &self.token_resource,
             self.token_authorization_details.as_ref(),
+            self.token_authorization_details_json.as_deref(),
             self.authorization_details.is_some(),
         )
     }
@@ -243,6 +253,15 @@ fn restore_key(version: u32, saved: Option<&SavedDpopKey>) -> Result<Option<Arc<
     }
 }
 
+/// The exact text `details` go out as, for a save, when serde_json would write
+/// them differently: saves stay what older versions write for details built in
+/// code, and keep the text of parsed ones.
+pub(super) fn details_json(details: Option<&Vec<AuthorizationDetail>>) -> Option<String> {
+    let details = details?;
+    let exact = crate::authorization_details::to_parameter(details).ok()?;
+    (serde_json::to_string(details).ok().as_deref() != Some(exact.as_str())).then_some(exact)
+}
+
 /// What a save's token requests repeat: only in version 3, and then checked as
 /// a request would check it. `granted` says whether the save also holds
 /// granted `authorization_details` (version 3 only as well).
@@ -250,11 +269,30 @@ fn restore_extras(
     version: u32,
     resource: &[String],
     details: Option<&Vec<AuthorizationDetail>>,
+    details_json: Option<&str>,
     granted: bool,
 ) -> Result<TokenRequestExtras> {
     let mut extras = TokenRequestExtras::new();
     extras.resource = resource.to_vec();
-    extras.authorization_details = details.cloned();
+    extras.authorization_details = match (details, details_json) {
+        (details, None) => details.cloned(),
+        (Some(details), Some(json)) => {
+            let exact = AuthorizationDetail::parse_list(json).map_err(|e| {
+                Error::Restore(format!("the saved authorization_details text is not usable: {e}"))
+            })?;
+            if exact != *details {
+                return Err(Error::Restore(
+                    "the saved authorization_details text and array disagree".to_owned(),
+                ));
+            }
+            Some(exact)
+        }
+        (None, Some(_)) => {
+            return Err(Error::Restore(
+                "a saved authorization_details text without the array".to_owned(),
+            ));
+        }
+    };
     if version < 3 && (!extras.is_empty() || granted) {
         return Err(Error::Restore(format!(
             "token request parameters or granted authorization_details in a version {version} save \
