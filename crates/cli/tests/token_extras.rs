@@ -110,9 +110,15 @@ const SECRET: &str = "extras-secret";
 const REDIRECT: &str = "https://rp.example/cb";
 const A: &str = "https://api.example/a";
 const B: &str = "urn:example:b";
-const DETAILS: &str = r#"[{"type":"account_information","actions":["read"]}]"#;
+/// Members deliberately not in alphabetical order, nested objects and spaces: the bytes every
+/// request must carry, as given.
+const DETAILS: &str = r#"[{"type": "payment", "currency": "EUR", "amount": "1", "creditor": {"name": "Z", "account": {"iban": "DE02", "bic": "X"}}}, {"type":"account_information","actions":["read"]}]"#;
 
 fn cli(server: &Recorder, dpop: bool) -> assert_cmd::Command {
+    cli_with(server, dpop, DETAILS)
+}
+
+fn cli_with(server: &Recorder, dpop: bool, details: &str) -> assert_cmd::Command {
     let mut cmd = bare();
     cmd.args([
         "--app-host",
@@ -129,9 +135,8 @@ fn cli(server: &Recorder, dpop: bool) -> assert_cmd::Command {
         A,
         "--resource",
         B,
-        "--authorization-details",
-        DETAILS,
     ]);
+    cmd.args(["--authorization-details", details]);
     if dpop {
         cmd.arg("--dpop");
     }
@@ -237,6 +242,32 @@ async fn commands_that_cannot_carry_them_refuse_them() {
         let r = run(cmd).await;
         assert_eq!(r.err(2), "usage", "{args:?}");
         assert!(r.stderr.contains("--resource"), "{args:?}: {}", r.stderr);
+    }
+    assert!(server.seen().is_empty(), "{:?}", server.seen());
+}
+
+/// `--authorization-details` that is not a JSON array of objects with a string `type` is a
+/// usage error before any request, and the message does not repeat what was given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorization_details_that_are_not_a_typed_list_are_refused() {
+    let server = Recorder::start(json!({})).await;
+    for details in [
+        r#"[{"type": "payment", "pin": "s3cr3t-pin""#,
+        r#"{"type": "payment", "pin": "s3cr3t-pin"}"#,
+        r#"[{"pin": "s3cr3t-pin"}]"#,
+        r#"[{"type": "s3cr3t-pin"}, "s3cr3t-pin"]"#,
+        "[]",
+    ] {
+        let mut cmd = cli_with(&server, false, details);
+        cmd.args(["refresh", "--refresh-token", "the-rt"]);
+        let r = run(cmd).await;
+        assert_eq!(r.err(2), "usage", "{details}");
+        assert!(
+            r.stderr.contains("authorization_details"),
+            "{details}: {}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("s3cr3t"), "{details}: {}", r.stderr);
     }
     assert!(server.seen().is_empty(), "{:?}", server.seen());
 }
