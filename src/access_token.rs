@@ -31,16 +31,23 @@
 //! Failures are [`Error::AccessToken`] with the reason; fetching the JWKS
 //! fails as for id_tokens ([`Error::is_transient`] answers).
 
+use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::AuthenticationClient;
 use crate::config::SigningAlgorithm;
 use crate::error::{Error, IdTokenError, Result};
+use crate::id_token::Audiences;
 use crate::jose::claims::{AudienceRule, AzpRule, ClaimRules, Registered};
 use crate::jose::jws::{HeaderRules, TypRule};
-use crate::jose::{self, Keys, Policy};
+use crate::jose::{self, Keys, Name, Policy};
 use crate::secret::{AccessToken, ExposeSecret as _};
+
+/// RFC 9068 §4 step 5 and RFC 8725 §3.1: asymmetric algorithms only.
+fn asymmetric(alg: SigningAlgorithm) -> bool {
+    !alg.is_symmetric()
+}
 
 /// How the verifier treats `typ`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -75,7 +82,7 @@ const AUTHING: HeaderRules = HeaderRules {
 ///
 /// `Debug` shows `iss`, `sub`, `aud`, `client_id`, `scope` and `exp`.
 /// Serializes back to the claims (absent ones left out; `aud` as a list).
-#[derive(Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AccessTokenClaims {
     /// Issuer: equal to the client's issuer.
@@ -84,7 +91,6 @@ pub struct AccessTokenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     /// Audiences; at least one is among the verifier's.
-    #[serde(deserialize_with = "audiences")]
     pub aud: Vec<String>,
     /// Expiry, seconds since the epoch.
     pub exp: i64,
@@ -139,17 +145,70 @@ impl AccessTokenClaims {
     }
 }
 
-fn audiences<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Aud {
-        One(String),
-        Many(Vec<String>),
+// Deserialization is written out rather than derived, as for id_tokens: `#[serde(flatten)]`
+// buffers every member before reading it, and the derived form cannot refuse a repeated member,
+// which took a second parse of the payload. This reads each member once, borrowing names from
+// the input, and refuses any repeat (RFC 7519 §4, RFC 8725 §3.2) on the way.
+impl<'de> Deserialize<'de> for AccessTokenClaims {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_map(ClaimsVisitor)
     }
-    Ok(match Aud::deserialize(d)? {
-        Aud::One(a) => vec![a],
-        Aud::Many(a) => a,
-    })
+}
+
+struct ClaimsVisitor;
+
+impl<'de> de::Visitor<'de> for ClaimsVisitor {
+    type Value = AccessTokenClaims;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object of access token claims")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<AccessTokenClaims, A::Error> {
+        let (mut iss, mut sub, mut aud, mut exp, mut iat) = (None, None, None, None, None);
+        let (mut nbf, mut jti, mut client_id, mut scope, mut auth_time) = (None, None, None, None, None);
+        let mut extra = Map::new();
+        let repeated = || de::Error::custom(jose::REPEATED_CLAIM);
+        // `Option<…>` members accept `null` as absent, as the derived form did.
+        while let Some(Name(name)) = map.next_key::<Name<'de>>()? {
+            let fresh = match &*name {
+                "iss" => jose::once(&mut iss, map.next_value::<String>()?),
+                "sub" => jose::once(&mut sub, map.next_value::<Option<String>>()?),
+                "aud" => jose::once(&mut aud, map.next_value::<Audiences>()?.0),
+                "exp" => jose::once(&mut exp, map.next_value::<i64>()?),
+                "iat" => jose::once(&mut iat, map.next_value::<i64>()?),
+                "nbf" => jose::once(&mut nbf, map.next_value::<Option<i64>>()?),
+                "jti" => jose::once(&mut jti, map.next_value::<Option<String>>()?),
+                "client_id" => jose::once(&mut client_id, map.next_value::<Option<String>>()?),
+                "scope" => jose::once(&mut scope, map.next_value::<Option<String>>()?),
+                "auth_time" => jose::once(&mut auth_time, map.next_value::<Option<i64>>()?),
+                _ => {
+                    let value = map.next_value::<Value>()?;
+                    match extra.insert(name.into_owned(), value) {
+                        Some(_) => Err(()),
+                        None => Ok(()),
+                    }
+                }
+            };
+            fresh.map_err(|()| repeated())?;
+        }
+        Ok(AccessTokenClaims {
+            iss: iss.ok_or_else(|| de::Error::missing_field("iss"))?,
+            sub: sub.flatten(),
+            aud: aud.ok_or_else(|| de::Error::missing_field("aud"))?,
+            exp: exp.ok_or_else(|| de::Error::missing_field("exp"))?,
+            iat: iat.ok_or_else(|| de::Error::missing_field("iat"))?,
+            nbf: nbf.flatten(),
+            jti: jti.flatten(),
+            client_id: client_id.flatten(),
+            scope: scope.flatten(),
+            auth_time: auth_time.flatten(),
+            extra,
+        })
+    }
 }
 
 /// Verifies JWT access tokens issued by this client's provider, for a
@@ -200,7 +259,31 @@ impl AccessTokenVerifier {
 
     /// Verifies `token` (see the [module docs](self)) and returns its claims.
     pub async fn verify(&self, token: &AccessToken) -> Result<AccessTokenClaims> {
-        let result = self.check(token).await.map_err(|e| match e {
+        self.verify_str(token.expose_secret()).await
+    }
+
+    /// [`verify`](Self::verify) for a token the caller holds borrowed (the bearer verifier's,
+    /// from a request header), without copying it into an [`AccessToken`].
+    pub(crate) async fn verify_str(&self, token: &str) -> Result<AccessTokenClaims> {
+        let verified = match self.policy() {
+            Ok(policy) => jose::verify_signature(token, policy, self.keys()).await,
+            Err(e) => Err(e),
+        };
+        self.finish(verified.and_then(|v| self.claims(v)))
+    }
+
+    /// [`verify_str`](Self::verify_str) when it needs no fetch (the JWKS is held, fresh, and
+    /// has the token's key): then the whole check runs here, synchronously; `None` otherwise.
+    pub(crate) fn verify_now(&self, token: &str) -> Option<Result<AccessTokenClaims>> {
+        let verified = match self.policy() {
+            Ok(policy) => jose::verify_signature_now(token, policy, self.keys())?,
+            Err(e) => Err(e),
+        };
+        Some(self.finish(verified.and_then(|v| self.claims(v))))
+    }
+
+    fn finish(&self, result: Result<AccessTokenClaims>) -> Result<AccessTokenClaims> {
+        let result = result.map_err(|e| match e {
             Error::IdToken(reason) => Error::AccessToken(reason),
             other => other,
         });
@@ -210,27 +293,38 @@ impl AccessTokenVerifier {
         result
     }
 
-    async fn check(&self, token: &AccessToken) -> Result<AccessTokenClaims> {
+    fn policy(&self) -> Result<Policy<'static>> {
         if self.audiences.is_empty() {
             return Err(Error::config(
                 "an access-token verifier needs at least one audience",
             ));
         }
-        let inner = &self.client.inner;
-        let policy = Policy {
-            accepts: &|alg: SigningAlgorithm| !alg.is_symmetric(),
+        Ok(Policy {
+            accepts: &asymmetric,
             header: match self.typ {
                 TypPolicy::Strict => STRICT,
                 TypPolicy::Authing => AUTHING,
             },
-        };
-        let keys = Keys {
+        })
+    }
+
+    fn keys(&self) -> Keys<'_> {
+        Keys {
             client_secret: None,
-            jwks: &inner.jwks,
-        };
-        let verified = jose::verify_signature(token.expose_secret(), policy, keys).await?;
-        let bytes = jose::decode_payload(verified.payload)?;
-        let claims: AccessTokenClaims = jose::parse_object(&bytes, "access token")?;
+            jwks: &self.client.inner.jwks,
+        }
+    }
+
+    /// The claims of a token whose signature holds, after every claim check.
+    fn claims(&self, verified: jose::Verified<'_>) -> Result<AccessTokenClaims> {
+        let inner = &self.client.inner;
+        // One parse, from a stack buffer: the visitor refuses repeated members itself.
+        let claims: AccessTokenClaims = jose::with_decoded(verified.payload, |json| {
+            let json = json.ok_or_else(|| {
+                IdTokenError::Malformed("the payload is not base64url of UTF-8 text".into())
+            })?;
+            serde_json::from_str(json).map_err(|e| jose::claims_error(&e, "access token"))
+        })?;
         let now = i64::try_from(self.client.clock().unix_now()).unwrap_or(i64::MAX);
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         ClaimRules {

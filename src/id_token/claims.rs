@@ -321,7 +321,7 @@ const STANDARD_MEMBERS: &[&str] = &[
 ];
 
 /// `aud`: a string or an array of strings (RFC 7519 §4.1.3).
-struct Audiences(Vec<String>);
+pub(crate) struct Audiences(pub(crate) Vec<String>);
 
 impl<'de> Deserialize<'de> for Audiences {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {

@@ -46,6 +46,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::Digest as _;
 
+pub(crate) use claims::Audiences;
 pub use claims::IdTokenClaims;
 
 use crate::client::{AuthenticationClient, Provider};

@@ -168,16 +168,8 @@ impl JwksCache {
         message: &[u8],
         signature: &[u8],
     ) -> Result<()> {
-        // The warm path: a fresh set that has the key, read without taking a reference.
-        {
-            let current = self.current.load();
-            if let Some(set) = current.as_deref().filter(|set| !set.is_stale(self.clock.now())) {
-                match set.keys.lookup(kid, alg) {
-                    Lookup::Found(key) => return Ok(key.verify(alg, message, signature)?),
-                    Lookup::Refused(e) => return Err(e.into()),
-                    Lookup::Missing => {}
-                }
-            }
+        if let Some(done) = self.verify_now(kid, alg, message, signature) {
+            return done;
         }
         let set = match self.snapshot() {
             Some(set) if !set.is_stale(self.clock.now()) => set,
@@ -205,6 +197,26 @@ impl JwksCache {
                 None => IdTokenError::NoUsableKey,
             }
             .into()),
+        }
+    }
+
+    /// The warm path of [`verify`](Self::verify) alone, synchronous: `Some`
+    /// when a fresh set settles it (the key found and the signature checked,
+    /// or the key refused), `None` when a fetch may be needed (no set, a
+    /// stale one, no key for `kid`). Reads the set without taking a reference.
+    pub(crate) fn verify_now(
+        &self,
+        kid: Option<&str>,
+        alg: SigningAlgorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Option<Result<()>> {
+        let current = self.current.load();
+        let set = current.as_deref().filter(|set| !set.is_stale(self.clock.now()))?;
+        match set.keys.lookup(kid, alg) {
+            Lookup::Found(key) => Some(key.verify(alg, message, signature).map_err(Into::into)),
+            Lookup::Refused(e) => Some(Err(e.into())),
+            Lookup::Missing => None,
         }
     }
 

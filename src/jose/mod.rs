@@ -97,21 +97,12 @@ pub(crate) async fn verify_signature<'t>(
     policy: Policy<'_>,
     keys: Keys<'_>,
 ) -> Result<Verified<'t>> {
-    let jws = jws::split(token)?;
-    let alg = match &jws.header.alg {
-        Ok(alg) if (policy.accepts)(*alg) => *alg,
-        Ok(alg) => return Err(IdTokenError::AlgorithmNotAllowed(alg.as_str().to_owned()).into()),
-        Err(name) => return Err(IdTokenError::AlgorithmNotAllowed(shorten(name)).into()),
-    };
-    jws.header.check(&policy.header)?;
+    let (jws, alg) = check_form(token, policy)?;
     let mut buf = [0u8; MAX_SIGNATURE];
     let signature = decode_signature(jws.signature, &mut buf)?;
     let message = jws.signing_input.as_bytes();
     if alg.is_symmetric() {
-        let secret = keys.client_secret.ok_or(IdTokenError::NoUsableKey)?;
-        if !secret.verify(alg, message, signature) {
-            return Err(IdTokenError::BadSignature.into());
-        }
+        verify_with_secret(keys, alg, message, signature)?;
     } else {
         keys.jwks
             .verify(jws.header.kid.as_deref(), alg, message, signature)
@@ -151,8 +142,55 @@ pub(crate) fn verify_with_own_key<'t>(
     })
 }
 
-/// A signature's bytes (RFC 7515 §7.1), decoded into `buf`; one longer than
-/// any accepted key makes cannot verify.
+/// [`verify_signature`] when it can finish without waiting: `None` when the
+/// JWKS has to be fetched first (none held, a stale set, no key for the
+/// token's `kid`), and the caller then awaits [`verify_signature`]. For a
+/// verifier on a hot path (the bearer layer), which then needs no future.
+pub(crate) fn verify_signature_now<'t>(
+    token: &'t str,
+    policy: Policy<'_>,
+    keys: Keys<'_>,
+) -> Option<Result<Verified<'t>>> {
+    let attempt = || -> Result<Option<Verified<'t>>> {
+        let (jws, alg) = check_form(token, policy)?;
+        let mut buf = [0u8; MAX_SIGNATURE];
+        let signature = decode_signature(jws.signature, &mut buf)?;
+        let message = jws.signing_input.as_bytes();
+        if alg.is_symmetric() {
+            verify_with_secret(keys, alg, message, signature)?;
+        } else {
+            let kid = jws.header.kid.as_deref();
+            if keys
+                .jwks
+                .verify_now(kid, alg, message, signature)
+                .transpose()?
+                .is_none()
+            {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Verified {
+            alg,
+            payload: jws.payload,
+        }))
+    };
+    attempt().transpose()
+}
+
+/// Steps 1–3: form, algorithm, header rules.
+fn check_form<'t>(token: &'t str, policy: Policy<'_>) -> Result<(jws::Jws<'t>, SigningAlgorithm)> {
+    let jws = jws::split(token)?;
+    let alg = match &jws.header.alg {
+        Ok(alg) if (policy.accepts)(*alg) => *alg,
+        Ok(alg) => return Err(IdTokenError::AlgorithmNotAllowed(alg.as_str().to_owned()).into()),
+        Err(name) => return Err(IdTokenError::AlgorithmNotAllowed(shorten(name)).into()),
+    };
+    jws.header.check(&policy.header)?;
+    Ok((jws, alg))
+}
+
+/// A signature's bytes (RFC 7515 §7.1), decoded into `buf` (on the caller's
+/// stack); one longer than any accepted key makes cannot verify.
 fn decode_signature<'b>(
     signature: &str,
     buf: &'b mut [u8; MAX_SIGNATURE],
@@ -166,6 +204,21 @@ fn decode_signature<'b>(
             }
         })?;
     Ok(&buf[..len])
+}
+
+/// Step 4–5 for HS*: only ever the client secret (OIDC Core §10.1).
+fn verify_with_secret(
+    keys: Keys<'_>,
+    alg: SigningAlgorithm,
+    message: &[u8],
+    signature: &[u8],
+) -> std::result::Result<(), IdTokenError> {
+    let secret = keys.client_secret.ok_or(IdTokenError::NoUsableKey)?;
+    if secret.verify(alg, message, signature) {
+        Ok(())
+    } else {
+        Err(IdTokenError::BadSignature)
+    }
 }
 
 /// The payload's JSON bytes; call only after the signature holds.
@@ -210,19 +263,27 @@ pub(crate) fn parse_object<T: serde::de::DeserializeOwned>(
             "the {what} is not a JSON object without repeated members"
         ))
     })?;
-    serde_json::from_slice(bytes).map_err(|e| {
-        let msg = e.to_string();
-        // "missing field `x`" names a claim, never a value; other messages can quote one.
-        match msg
-            .split(" at line")
-            .next()
-            .filter(|m| m.starts_with("missing field"))
-        {
-            Some(missing) => IdTokenError::Malformed(format!("the {what}'s claims: {missing}")),
-            None => IdTokenError::Malformed(format!("the {what}'s claims have the wrong types")),
-        }
-    })
+    serde_json::from_slice(bytes).map_err(|e| claims_error(&e, what))
 }
+
+/// The refusal for a payload that did not parse into a kind's claims: names a missing claim or
+/// a repeated one, but never quotes a value (serde's other messages can).
+pub(crate) fn claims_error(e: &serde_json::Error, what: &str) -> IdTokenError {
+    let msg = e.to_string();
+    let msg = msg.split(" at line").next().unwrap_or_default();
+    if msg.starts_with("missing field") {
+        IdTokenError::Malformed(format!("the {what}'s claims: {msg}"))
+    } else if msg == REPEATED_CLAIM {
+        IdTokenError::Malformed(format!(
+            "the {what} is not a JSON object without repeated members"
+        ))
+    } else {
+        IdTokenError::Malformed(format!("the {what}'s claims have the wrong types"))
+    }
+}
+
+/// The message of a claims visitor that met a member twice (see [`claims_error`]).
+pub(crate) const REPEATED_CLAIM: &str = "a claim is repeated";
 
 /// A JSON object whose member names are all distinct (values unread).
 struct UniqueMembers;
