@@ -5,11 +5,11 @@
 mod keys;
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use authing_oidc::access_token::{AccessTokenClaims, TypPolicy};
 use authing_oidc::clock::{Clock as _, ManualClock};
-use authing_oidc::{AccessToken, AuthenticationClient, Error, IdTokenError};
+use authing_oidc::{AccessToken, AuthenticationClient, Error, ExposeSecret as _, IdTokenError};
 use keys::{JwksServer, Signer, keys, rsa_jwk, sign_with_header};
 use serde_json::{Value, json};
 
@@ -196,4 +196,104 @@ async fn hs256_with_the_client_secret_is_refused() {
         reason(env.verify(TypPolicy::Strict, &token).await),
         IdTokenError::AlgorithmNotAllowed(_)
     ));
+}
+
+/// Signs a payload given as raw JSON text (serde_json cannot build a repeated member).
+fn sign_raw(payload: &str) -> AccessToken {
+    use aws_lc_rs::{rand::SystemRandom, signature::RSA_PKCS1_SHA256};
+    let header = r#"{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}"#;
+    let input = format!("{}.{}", keys::b64(header), keys::b64(payload));
+    let pair = &keys().rsa;
+    let mut sig = vec![0; pair.public_modulus_len()];
+    pair.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        input.as_bytes(),
+        &mut sig,
+    )
+    .unwrap();
+    AccessToken::new(format!("{input}.{}", keys::b64(sig)))
+}
+
+#[tokio::test]
+async fn repeated_claims_are_refused_in_the_one_parse() {
+    let env = Env::new().await;
+    let c = env.claims();
+    let base = format!(
+        r#""iss":"{}","sub":"user-1","aud":"{API}","exp":{},"iat":{},"jti":"at-1","client_id":"{CLIENT_ID}""#,
+        c["iss"].as_str().unwrap(),
+        c["exp"],
+        c["iat"]
+    );
+    let ok = sign_raw(&format!(r#"{{{base},"scope":"a","tenant":"t1"}}"#));
+    let claims = env.verify(TypPolicy::Strict, &ok).await.unwrap();
+    assert_eq!(claims.extra["tenant"], "t1");
+    for payload in [
+        // a registered claim, a claim of RFC 9068, an unknown one, and one spelled with an escape
+        format!(r#"{{{base},"sub":"user-2"}}"#),
+        format!(r#"{{{base},"scope":"a","scope":"admin"}}"#),
+        format!(r#"{{{base},"tenant":"t1","tenant":"t2"}}"#),
+        format!(r#"{{{base},"tenant":"t1","t\u0065nant":"t2"}}"#),
+    ] {
+        assert!(
+            matches!(
+                reason(env.verify(TypPolicy::Strict, &sign_raw(&payload)).await),
+                IdTokenError::Malformed(_)
+            ),
+            "{payload}"
+        );
+    }
+    // A missing claim is named; a value of the wrong type is not quoted.
+    let missing = sign_raw(&format!(r#"{{{base}}}"#).replace(r#""iat""#, r#""iat_""#));
+    match reason(env.verify(TypPolicy::Strict, &missing).await) {
+        IdTokenError::Malformed(why) => assert!(why.contains("iat"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let wrong = sign_raw(&format!(r#"{{{base},"nbf":"secret-value"}}"#));
+    match reason(env.verify(TypPolicy::Strict, &wrong).await) {
+        IdTokenError::Malformed(why) => assert!(!why.contains("secret-value"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---- the bearer verifier's cache (docs/protocol.md §4.6) ----
+
+#[tokio::test]
+async fn the_bearer_cache_answers_the_same_token_only_and_until_its_exp() {
+    let env = Env::new().await;
+    let verifier = env.client.bearer_verifier([API]).build().unwrap();
+    let token = env.token(Some("at+jwt"), &env.claims());
+    let text = token.expose_secret();
+    assert!(
+        verifier.try_cached(text).is_none(),
+        "nothing is cached before a verification"
+    );
+    let claims = verifier.verify(&token).await.unwrap();
+    let hit = verifier.try_cached(text).expect("a verified token is cached");
+    assert!(Arc::ptr_eq(&claims, &hit));
+    // The same claims under another signature byte, or one character more or less, are other
+    // tokens: no hit, and the verifier refuses them.
+    let last = text.len() - 1;
+    let flipped = format!("{}{}", &text[..last], if text.ends_with('A') { 'B' } else { 'A' });
+    for other in [flipped.as_str(), &text[..last], &format!("{text}A")] {
+        assert!(verifier.try_cached(other).is_none());
+        assert!(verifier.verify_str(other).await.is_err());
+    }
+    assert!(
+        verifier.try_cached(text).is_some(),
+        "the refusals evicted nothing"
+    );
+    // At its exp the entry is gone (the leeway extends the check, not the cache) ...
+    env.clock.advance(Duration::from_secs(600));
+    assert!(
+        verifier.try_cached(text).is_none(),
+        "an entry is not served at its exp"
+    );
+    // ... and once past the leeway the token is refused.
+    env.clock.advance(Duration::from_secs(3600));
+    assert!(matches!(
+        verifier.verify(&token).await,
+        Err(Error::AccessToken(IdTokenError::Expired))
+    ));
+    assert!(verifier.try_cached(text).is_none());
 }

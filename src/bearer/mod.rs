@@ -9,9 +9,9 @@
 //! - A token that looks like a JWS (three dot-separated parts) is verified
 //!   locally by the [`AccessTokenVerifier`](crate::access_token) (RFC 9068:
 //!   `typ`, asymmetric algorithms only, `iss`, `aud`, `exp`, …). Once it has
-//!   passed, its claims are kept under the SHA-256 of the token until its
+//!   passed, its claims are kept under a keyed digest of the token until its
 //!   `exp`, so a token seen again costs a digest and a lookup instead of a
-//!   signature check.
+//!   signature check ([`BearerVerifier::try_cached`] is that lookup alone).
 //! - Any other token is asked about at the introspection endpoint
 //!   (RFC 7662). The answer is kept until the earlier of the token's `exp`
 //!   and the configured TTL (so a revocation is seen within the TTL); a
@@ -47,7 +47,7 @@ use crate::error::{Error, IdTokenError, Result};
 use crate::introspection::Introspection;
 use crate::jose::replay::ReplayCache;
 use crate::secret::{AccessToken, ExposeSecret as _};
-use cache::{TokenCache, TokenDigest, digest};
+use cache::{Digester, TokenCache, TokenDigest};
 pub use dpop::{DpopMode, DpopRequest};
 
 /// The default [`BearerVerifierBuilder::introspection_ttl`].
@@ -292,6 +292,7 @@ impl BearerVerifierBuilder {
             .typ_policy(self.typ);
         Ok(BearerVerifier {
             inner: Arc::new(Inner {
+                digester: Digester::new()?,
                 jwt,
                 jwt_cache: TokenCache::new(self.max_entries),
                 flights: TokenCache::new(self.max_entries),
@@ -317,6 +318,8 @@ pub struct BearerVerifier {
 
 struct Inner {
     config: BearerVerifierBuilder,
+    /// The key of both caches (see `cache`).
+    digester: Digester,
     jwt: AccessTokenVerifier,
     jwt_cache: TokenCache<Arc<BearerClaims>>,
     flights: TokenCache<Flight>,
@@ -347,6 +350,18 @@ pub fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
+/// `claims` as a bearer token's: refused when sender-constrained (`cnf`), a
+/// token that is not a bearer token (RFC 9449 §7.1, RFC 8705 §3), whether
+/// it was just verified or found in a cache.
+fn as_bearer(claims: Arc<BearerClaims>) -> Result<Arc<BearerClaims>> {
+    if claims.sender_constrained() {
+        return Err(Error::AccessToken(IdTokenError::TypeNotAllowed(
+            "a sender-constrained token (cnf) presented as a bearer token".into(),
+        )));
+    }
+    Ok(claims)
+}
+
 impl BearerVerifier {
     /// The audiences this verifier accepts.
     pub fn audiences(&self) -> &[String] {
@@ -372,30 +387,82 @@ impl BearerVerifier {
     }
 
     /// [`verify`](Self::verify) for a token borrowed from a request (e.g. the
-    /// `Authorization` header), without copying it into an [`AccessToken`]
-    /// unless it has to be checked.
+    /// `Authorization` header), without copying it into an [`AccessToken`].
     pub async fn verify_str(&self, token: &str) -> Result<Arc<BearerClaims>> {
         if self.inner.config.dpop.mode == DpopMode::Required {
             return Err(Error::DpopProof(crate::error::DpopProofError::Required));
         }
-        let claims = self.accepted(token).await?;
-        if claims.sender_constrained() {
-            return Err(Error::AccessToken(IdTokenError::TypeNotAllowed(
-                "a sender-constrained token (cnf) presented as a bearer token".into(),
-            )));
-        }
-        Ok(claims)
+        as_bearer(self.accepted(token).await?)
     }
 
     /// The claims of a token that passes every check but the scheme's: the
     /// caches, then local verification or introspection.
     async fn accepted(&self, token: &str) -> Result<Arc<BearerClaims>> {
-        let key = digest(token);
+        let key = self.inner.digester.digest(token);
         let now = self.now_ms();
-        // Only verified JWTs are in this cache: a hit needs no look at the token's form.
-        if let Some(hit) = self.inner.jwt_cache.get(&key, now) {
+        if let Some(hit) = key.and_then(|key| self.inner.jwt_cache.get(&key, now)) {
             return Ok(hit);
         }
+        self.verify_uncached(token, key, now).await
+    }
+
+    /// [`verify_str`](Self::verify_str) when it can answer without waiting:
+    /// `Some` for a token in the cache, and for a JWT whose signing key is
+    /// already held (checked here, synchronously, and cached like any other);
+    /// `None` when the answer needs the network (the JWKS fetched or
+    /// refreshed, an opaque token introspected): then await
+    /// [`verify_str`](Self::verify_str). A caller on a hot path (the axum
+    /// layer) thus needs no future, no allocation and no `.await` for all but
+    /// the first token after a key rotation and opaque tokens. The scheme's
+    /// refusals are the same as [`verify_str`](Self::verify_str)'s, a cached
+    /// token included: none under [`DpopMode::Required`], and none for a
+    /// sender-constrained token.
+    pub fn verify_now(&self, token: &str) -> Option<Result<Arc<BearerClaims>>> {
+        if self.inner.config.dpop.mode == DpopMode::Required {
+            return Some(Err(Error::DpopProof(crate::error::DpopProofError::Required)));
+        }
+        let key = self.inner.digester.digest(token);
+        if let Some(hit) = key.and_then(|key| self.inner.jwt_cache.get(&key, self.now_ms())) {
+            return Some(as_bearer(hit));
+        }
+        if !looks_like_jwt(token) {
+            return None;
+        }
+        let claims = self.inner.jwt.verify_now(token)?;
+        Some(
+            claims
+                .and_then(|claims| self.accept_jwt(claims, key))
+                .and_then(as_bearer),
+        )
+    }
+
+    /// The claims of `token` if it is a JWT this verifier has accepted before
+    /// as a bearer token and whose `exp` has not passed: the cache lookup of
+    /// [`verify_str`](Self::verify_str) alone, synchronous, so a caller on a
+    /// hot path (the axum layer) answers a token seen before without an
+    /// `.await` or a future to allocate. `None` means "not cached" and says
+    /// nothing about the token: [`verify_str`](Self::verify_str) decides, so
+    /// a cached sender-constrained token, and any token under
+    /// [`DpopMode::Required`], is `None` here and refused there.
+    pub fn try_cached(&self, token: &str) -> Option<Arc<BearerClaims>> {
+        if self.inner.config.dpop.mode == DpopMode::Required {
+            return None;
+        }
+        let key = self.inner.digester.digest(token)?;
+        self.inner
+            .jwt_cache
+            .get(&key, self.now_ms())
+            .filter(|claims| !claims.sender_constrained())
+    }
+
+    /// `key` is `None` for a token the caches cannot hold (see `cache`).
+    async fn verify_uncached(
+        &self,
+        token: &str,
+        key: Option<TokenDigest>,
+        now: u64,
+    ) -> Result<Arc<BearerClaims>> {
+        // Only verified JWTs are in the cache: a hit needed no look at the token's form.
         if looks_like_jwt(token) {
             self.verify_jwt(token, key).await
         } else if self.inner.config.introspection {
@@ -407,14 +474,23 @@ impl BearerVerifier {
         }
     }
 
-    async fn verify_jwt(&self, token: &str, key: TokenDigest) -> Result<Arc<BearerClaims>> {
-        let claims = self.inner.jwt.verify(&AccessToken::new(token)).await?;
+    async fn verify_jwt(&self, token: &str, key: Option<TokenDigest>) -> Result<Arc<BearerClaims>> {
+        let claims = self.inner.jwt.verify_str(token).await?;
+        self.accept_jwt(claims, key)
+    }
+
+    /// The checks of a JWT that passed as an access token but the scheme's
+    /// (a DPoP-bound one is cached too, for [`verify_dpop`](Self::verify_dpop));
+    /// caches it.
+    fn accept_jwt(&self, claims: AccessTokenClaims, key: Option<TokenDigest>) -> Result<Arc<BearerClaims>> {
         self.check_client_id(claims.client_id.as_deref())?;
         let until = u64::try_from(claims.exp).unwrap_or(0).saturating_mul(1000);
         let claims = Arc::new(BearerClaims::Jwt(claims));
-        self.inner
-            .jwt_cache
-            .insert(key, Arc::clone(&claims), self.now_ms(), until);
+        if let Some(key) = key {
+            self.inner
+                .jwt_cache
+                .insert(key, Arc::clone(&claims), self.now_ms(), until);
+        }
         Ok(claims)
     }
 
@@ -428,7 +504,10 @@ impl BearerVerifier {
         Ok(())
     }
 
-    async fn introspect(&self, token: &str, key: TokenDigest, now: u64) -> Result<Arc<BearerClaims>> {
+    async fn introspect(&self, token: &str, key: Option<TokenDigest>, now: u64) -> Result<Arc<BearerClaims>> {
+        let Some(key) = key else {
+            return self.ask(token).await;
+        };
         let bound = now.saturating_add(millis(FLIGHT_BOUND));
         let (flight, _) = self
             .inner
