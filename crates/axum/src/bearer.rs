@@ -9,7 +9,7 @@
 //! claims into the request.
 
 use std::convert::Infallible;
-use std::future::Future;
+use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -19,6 +19,7 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Request, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -219,18 +220,13 @@ pub(crate) enum Credentials<'a> {
     Token(&'a str),
 }
 
-/// The characters of a token68 before its `=` padding (RFC 7235 §2.1), as a table: the scan
-/// runs over every byte of every request's token.
-const TOKEN68: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        b += 1;
-    }
-    table
-};
+/// Whether `c` is a character of a token68 before its `=` padding (RFC 7235 §2.1): by ranges,
+/// without a table or a branch, so the scan below runs many bytes per instruction.
+const fn token68_char(c: u8) -> bool {
+    let letter = (c | 0x20).wrapping_sub(b'a') < 26;
+    let digit = c.wrapping_sub(b'0') < 10;
+    letter | digit | (c == b'-') | (c == b'.') | (c == b'_') | (c == b'~') | (c == b'+') | (c == b'/')
+}
 
 /// RFC 6750 §2.1: `scheme` (lowercase: `bearer`, or `dpop` for RFC 9449 §7.1; matched
 /// case-insensitively, RFC 7235 §2.1) then one or more spaces and a token68 (`b64token`).
@@ -256,15 +252,57 @@ pub(crate) fn credentials<'h>(headers: &'h HeaderMap, scheme: &[u8]) -> Credenti
     }
     let rest = &bytes[space..];
     let token = &rest[rest.iter().position(|b| *b != b' ').unwrap_or(rest.len())..];
-    let body = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
-    let token68 = |b: &u8| TOKEN68[usize::from(*b)];
-    if body == 0 || !token[..body].iter().all(token68) {
-        return Credentials::Malformed;
-    }
-    // Every byte checked above is ASCII.
+    // Every byte of a token68 is ASCII.
     match std::str::from_utf8(token) {
-        Ok(token) => Credentials::Token(token),
-        Err(_) => Credentials::Malformed,
+        Ok(token) if is_token68(token) => Credentials::Token(token),
+        _ => Credentials::Malformed,
+    }
+}
+
+/// Whether `token` is a token68 (RFC 7235 §2.1): at least one token68 character, then only `=`.
+fn is_token68(token: &str) -> bool {
+    let token = token.as_bytes();
+    let body = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
+    // A fold, not `all`: without the early exit the compiler vectorizes it.
+    body > 0 && token[..body].iter().fold(true, |ok, &c| ok & token68_char(c))
+}
+
+/// The future of a [`BearerService`]: ready at once for a request refused on its header or its
+/// token, the inner service's own future for a token the verifier answers without waiting (one
+/// it has cached, or a JWT whose key it holds; neither allocates here), and a boxed future only
+/// for a token that needs the network (a JWKS fetch, an introspection), whose allocation is
+/// nothing beside that.
+type ResponseFuture<F, E> = Either<Either<Ready<Result<Response, E>>, F>, Verifying<E>>;
+
+type Verifying<E> = Pin<Box<dyn Future<Output = Result<Response, E>> + Send>>;
+
+fn answer<F, E>(refusal: BearerError, realm: &Realm) -> ResponseFuture<F, E> {
+    Either::Left(Either::Left(ready(Ok(refusal.response(realm.0.as_deref())))))
+}
+
+/// The answer to a token the verifier refused or could not check, logged without the token.
+fn refusal(error: &authing_oidc::Error) -> BearerError {
+    let refusal = BearerError::from_verification(error);
+    match refusal {
+        BearerError::InvalidToken { .. } => tracing::debug!(%error, "bearer token refused"),
+        _ => tracing::warn!(%error, "bearer token could not be checked"),
+    }
+    refusal
+}
+
+/// Hands the verdict to what runs behind the layer: the claims (if any) for [`Bearer`], the
+/// realm for later refusals ([`crate::RequireScope`], the extractor).
+fn admit<B>(request: &mut Request<B>, claims: Option<Arc<BearerClaims>>, realm: &Realm) {
+    let extensions = request.extensions_mut();
+    if let Some(claims) = claims {
+        extensions.insert(Bearer(claims));
+    }
+    // A missing `Realm` reads as no realm, so a layer without one inserts nothing (an
+    // allocation saved per request) and only clears what an outer layer may have set.
+    if realm.0.is_some() {
+        extensions.insert(realm.clone());
+    } else {
+        extensions.remove::<Realm>();
     }
 }
 
@@ -277,13 +315,44 @@ where
 {
     type Response = Response;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let shared = &self.shared;
+        // DPoP: a proof is checked on every request, and a bound token's binding with it; the
+        // verifier's caches still spare the token's signature.
+        if shared.dpop.is_some() {
+            return Either::Right(self.verify_then_call(request));
+        }
+        let claims = match credentials(request.headers(), b"bearer") {
+            Credentials::None if shared.optional => None,
+            Credentials::None => return answer(BearerError::Missing, &shared.realm),
+            Credentials::Malformed => return answer(BearerError::InvalidRequest, &shared.realm),
+            Credentials::Token(token) => match shared.verifier.verify_now(token) {
+                Some(Ok(claims)) => Some(claims),
+                Some(Err(error)) => return answer(refusal(&error), &shared.realm),
+                None => return Either::Right(self.verify_then_call(request)),
+            },
+        };
+        admit(&mut request, claims, &shared.realm);
+        Either::Left(Either::Right(self.inner.call(request)))
+    }
+}
+
+impl<S> BearerService<S> {
+    /// The path of a token that needs the network (JWKS, introspection), and of every request
+    /// when DPoP is accepted: checked in a boxed future that then calls the inner service.
+    fn verify_then_call<B>(&mut self, mut request: Request<B>) -> Verifying<S::Error>
+    where
+        S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Send + 'static,
+        B: Send + 'static,
+    {
         // The clone that was driven to readiness serves this request (tower's usual swap).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -305,29 +374,14 @@ where
                 request.extensions_mut().insert(shared.realm.clone());
                 return inner.call(request).await;
             }
-            let outcome = match credentials(request.headers(), b"bearer") {
-                Credentials::None if shared.optional => None,
-                Credentials::None => return Ok(BearerError::Missing.response(realm)),
-                Credentials::Malformed => return Ok(BearerError::InvalidRequest.response(realm)),
-                Credentials::Token(token) => Some(shared.verifier.verify_str(token).await),
+            // `call` found a token in this header; it is read again rather than copied.
+            let Credentials::Token(token) = credentials(request.headers(), b"bearer") else {
+                return Ok(BearerError::InvalidRequest.response(realm));
             };
-            match outcome {
-                None => {}
-                Some(Ok(claims)) => {
-                    request.extensions_mut().insert(Bearer(claims));
-                }
-                Some(Err(error)) => {
-                    let refusal = BearerError::from_verification(&error);
-                    match refusal {
-                        BearerError::InvalidToken { .. } => {
-                            tracing::debug!(%error, "bearer token refused");
-                        }
-                        _ => tracing::warn!(%error, "bearer token could not be checked"),
-                    }
-                    return Ok(refusal.response(realm));
-                }
+            match shared.verifier.verify_str(token).await {
+                Ok(claims) => admit(&mut request, Some(claims), &shared.realm),
+                Err(error) => return Ok(refusal(&error).response(realm)),
             }
-            request.extensions_mut().insert(shared.realm.clone());
             inner.call(request).await
         })
     }
@@ -336,5 +390,52 @@ where
 impl IntoResponse for BearerError {
     fn into_response(self) -> Response {
         self.response(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token68_characters_are_those_of_rfc_7235() {
+        for c in 0..=255u8 {
+            let expected = c.is_ascii_alphanumeric() || b"-._~+/".contains(&c);
+            assert_eq!(token68_char(c), expected, "{c:#04x}");
+        }
+        for good in ["a", "a.b-c_d~e+f/g", "YQ==", "a="] {
+            assert!(is_token68(good), "{good}");
+        }
+        for bad in ["", "=", "a b", "a=b", "a\tb", "é", "a,b"] {
+            assert!(!is_token68(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_read_from_one_bearer_header() {
+        let headers = |values: &[&str]| {
+            let mut map = HeaderMap::new();
+            for v in values {
+                map.append(header::AUTHORIZATION, v.parse().unwrap());
+            }
+            map
+        };
+        assert!(matches!(credentials(&headers(&[]), b"bearer"), Credentials::None));
+        assert!(matches!(
+            credentials(&headers(&["Basic YTpi"]), b"bearer"),
+            Credentials::None
+        ));
+        assert!(matches!(
+            credentials(&headers(&["Bearer"]), b"bearer"),
+            Credentials::Malformed
+        ));
+        assert!(matches!(
+            credentials(&headers(&["Bearer a", "Bearer b"]), b"bearer"),
+            Credentials::Malformed
+        ));
+        assert!(matches!(
+            credentials(&headers(&["bEaReR   tok.en"]), b"bearer"),
+            Credentials::Token("tok.en")
+        ));
     }
 }
