@@ -220,8 +220,7 @@ pub(crate) enum Credentials<'a> {
     Token(&'a str),
 }
 
-/// Whether `c` is a character of a token68 before its `=` padding (RFC 7235 §2.1): by ranges,
-/// without a table or a branch, so the scan below runs many bytes per instruction.
+/// Whether `c` is a character of a token68 before its `=` padding (RFC 7235 §2.1), by ranges.
 const fn token68_char(c: u8) -> bool {
     let letter = (c | 0x20).wrapping_sub(b'a') < 26;
     let digit = c.wrapping_sub(b'0') < 10;
@@ -252,7 +251,7 @@ pub(crate) fn credentials<'h>(headers: &'h HeaderMap, scheme: &[u8]) -> Credenti
     }
     let rest = &bytes[space..];
     let token = &rest[rest.iter().position(|b| *b != b' ').unwrap_or(rest.len())..];
-    // Every byte of a token68 is ASCII.
+    // A token68 is ASCII, so this only fails for what the token68 check would refuse anyway.
     match std::str::from_utf8(token) {
         Ok(token) if is_token68(token) => Credentials::Token(token),
         _ => Credentials::Malformed,
@@ -263,7 +262,8 @@ pub(crate) fn credentials<'h>(headers: &'h HeaderMap, scheme: &[u8]) -> Credenti
 fn is_token68(token: &str) -> bool {
     let token = token.as_bytes();
     let body = token.iter().rposition(|b| *b != b'=').map_or(0, |i| i + 1);
-    // A fold, not `all`: without the early exit the compiler vectorizes it.
+    // It runs over every byte of every request's token: a profile of a cache hit still shows it
+    // at about 5 % (docs/benchmarks.md); a vectorized scan is the next step.
     body > 0 && token[..body].iter().fold(true, |ok, &c| ok & token68_char(c))
 }
 
