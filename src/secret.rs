@@ -17,6 +17,11 @@ pub(crate) fn ct_eq_str(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// [`ct_eq_str`] for bytes (the bearer cache's digests).
+pub(crate) fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
 macro_rules! secret_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -219,7 +224,7 @@ mod tests {
             // A module's doc may summarise what its sibling files do.
             let dir = |n: &str| n.rsplit_once('/').map(|(d, _)| d.to_owned()).unwrap_or_default();
             let compares = sources.iter().filter(|(n, _)| dir(n) == dir(name)).any(|(_, t)| {
-                ["ct_eq(", "ct_eq_str(", "hmac::verify("]
+                ["ct_eq(", "ct_eq_str(", "ct_eq_bytes(", "hmac::verify("]
                     .iter()
                     .any(|call| t.contains(call))
             });
