@@ -297,3 +297,32 @@ async fn the_bearer_cache_answers_the_same_token_only_and_until_its_exp() {
     ));
     assert!(verifier.try_cached(text).is_none());
 }
+
+#[tokio::test]
+async fn a_sender_constrained_token_is_refused_as_bearer_on_every_path_even_once_cached() {
+    let env = Env::new().await;
+    let verifier = env.client.bearer_verifier([API]).build().unwrap();
+    let mut claims = env.claims();
+    claims["cnf"] = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
+    let token = env.token(Some("at+jwt"), &claims);
+    let text = token.expose_secret();
+    let refused = |r: Result<Arc<authing_oidc::bearer::BearerClaims>, Error>| match r {
+        Err(Error::AccessToken(IdTokenError::TypeNotAllowed(why))) => assert!(why.contains("cnf"), "{why}"),
+        other => panic!("a bound token must be refused as bearer: {other:?}"),
+    };
+    // The first check fetches the JWKS (async); the token is then cached for DPoP use, and
+    // every later path (sync verify_now, the cache lookup, verify_str) still refuses it.
+    refused(verifier.verify_str(text).await);
+    for _ in 0..2 {
+        refused(
+            verifier
+                .verify_now(text)
+                .expect("the key is held: answered synchronously"),
+        );
+        assert!(
+            verifier.try_cached(text).is_none(),
+            "the cache never hands a bound token to a bearer caller"
+        );
+        refused(verifier.verify_str(text).await);
+    }
+}
