@@ -200,6 +200,7 @@ impl From<authing_oidc::Error> for CliError {
     }
 }
 
+#[cfg(feature = "dev-provider")]
 impl From<authing_oidc_dev_provider::Error> for CliError {
     fn from(e: authing_oidc_dev_provider::Error) -> Self {
         use authing_oidc_dev_provider::Error as E;
