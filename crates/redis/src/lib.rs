@@ -71,6 +71,15 @@
 //! with the session (`EXAT`). Pair it with `authing_oidc_axum::OidcLogin::token_store`
 //! so that replicas refresh each login once per expiry between them.
 //!
+//! # Back-channel logout across replicas (feature `axum`)
+//!
+//! `RedisSessionStore::session_index` gives a `RedisSessionIndex`, the index
+//! `authing-oidc-axum` keeps of which logins a provider session or user has
+//! (`OidcLogin::session_index`). In Redis, a logout token delivered to any
+//! replica ends the logins every replica completed; the in-memory index knows
+//! only its own process's. Logout keys are stored as SHA-256 digests, never the
+//! `sub` or `sid` in clear.
+//!
 //! # Single Redis, Sentinel, Cluster
 //!
 //! The guarantees above hold for one Redis server (or a primary with replicas
@@ -96,11 +105,15 @@
 
 mod crypto;
 mod redis_store;
+#[cfg(feature = "axum")]
+mod session_index;
 #[cfg(feature = "tower-sessions")]
 mod web_sessions;
 
 pub use crypto::{KeyError, Keyring, SessionKey};
 pub use redis_store::RedisSessionStore;
+#[cfg(feature = "axum")]
+pub use session_index::RedisSessionIndex;
 #[cfg(feature = "tower-sessions")]
 pub use web_sessions::RedisWebSessionStore;
 

@@ -38,7 +38,9 @@
 //! [`web_sessions`](authing_oidc_redis::RedisSessionStore::web_sessions)), and its logins refresh
 //! under the Redis lease ([`authing_oidc_axum::OidcLogin::token_store`]): a login may start on
 //! one replica and finish on another, and each login is refreshed **once per expiry between all
-//! replicas**. Point `AUTHING_APP_REDIRECT_URI` at the public address (the load balancer).
+//! replicas**. Back-channel logout is indexed in the same Redis
+//! ([`session_index`](authing_oidc_redis::RedisSessionStore::session_index)): a logout token
+//! delivered to one replica ends the user's logins on all of them. Point `AUTHING_APP_REDIRECT_URI` at the public address (the load balancer).
 //!
 //! ```text
 //! REDIS_URL=redis://127.0.0.1:6379 AUTHING_SESSION_KEY=$(cat session-key.b64) \
@@ -81,7 +83,7 @@ use std::time::Duration;
 use authing_oidc::AuthenticationClient;
 use authing_oidc::bearer::DpopMode;
 use authing_oidc::store::{LeaseOptions, SessionStore as TokenStore};
-use authing_oidc_axum::{LoginStats, OidcLogin, session_layer};
+use authing_oidc_axum::{LoginStats, OidcLogin, SessionIndex, session_layer};
 use authing_oidc_dev_provider::{DevProvider, RunningDevProvider};
 use authing_oidc_redis::{Keyring, RedisSessionStore, SessionKey};
 use axum::Router;
@@ -168,7 +170,7 @@ impl fmt::Debug for App {
 /// [`StartError`] when the provider or Redis cannot be reached or the configuration is refused.
 pub async fn app(config: Config) -> Result<App, StartError> {
     let Some(shared) = config.shared_sessions.clone() else {
-        return build(config, MemoryStore::default(), None).await;
+        return build(config, MemoryStore::default(), None, None).await;
     };
     let key = SessionKey::from_base64(SESSION_KEY_ID, &shared.key)
         .map_err(|e| StartError::Config(ConfigError::new(format!("{SESSION_KEY_VARIABLE}: {e}"))))?;
@@ -178,7 +180,9 @@ pub async fn app(config: Config) -> Result<App, StartError> {
         .map_err(StartError::SharedSessions)?
         .with_session_ttl(TOKEN_TTL);
     let web = tokens.web_sessions();
-    build(config, web, Some(Arc::new(tokens))).await
+    // A logout token delivered to this replica ends the logins of every replica.
+    let index: Arc<dyn SessionIndex> = Arc::new(tokens.session_index());
+    build(config, web, Some(Arc::new(tokens)), Some(index)).await
 }
 
 /// As [`app`] without shared sessions, with web sessions in `store`: any [`tower_sessions`]
@@ -189,13 +193,14 @@ pub async fn app(config: Config) -> Result<App, StartError> {
 ///
 /// As [`app`].
 pub async fn app_with_store<S: SessionStore + Clone>(config: Config, store: S) -> Result<App, StartError> {
-    build(config, store, None).await
+    build(config, store, None, None).await
 }
 
 async fn build<S: SessionStore + Clone>(
     config: Config,
     store: S,
     tokens: Option<Arc<dyn TokenStore>>,
+    index: Option<Arc<dyn SessionIndex>>,
 ) -> Result<App, StartError> {
     let (client, dev_provider) = client(&config).await?;
     let post_logout_redirect_uri = config
@@ -212,6 +217,10 @@ async fn build<S: SessionStore + Clone>(
         Some(tokens) => login
             .token_store(tokens, LeaseOptions::default())
             .map_err(StartError::SharedSessions)?,
+        None => login,
+    };
+    let login = match index {
+        Some(index) => login.session_index(index),
         None => login,
     };
     let stats = login.stats();
