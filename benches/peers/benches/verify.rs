@@ -14,16 +14,23 @@
 //! thread, `*_2t` on two threads at once sharing one client (one key cache);
 //! both report wall time per verification, so `time(_1t) / time(_2t)` is how
 //! much the second thread adds (target ≥ 1.8 ×), beside the same for the floor.
+//!
+//! `parts/HS256`: the steps of an HS256 verification that are not the HMAC, each
+//! timed alone on the same token beside the floor and the whole verification:
+//! how much of the full time any verifier that decodes the payload, parses it into
+//! the public owned claims and checks `at_hash` cannot avoid.
 
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
-use authing_oidc::id_token::VerifyOptions;
+use authing_oidc::id_token::{IdTokenClaims, VerifyOptions};
 use authing_oidc::{AccessToken, IdToken, Nonce};
 use authing_oidc_peers::agreement::check_agreement;
 use authing_oidc_peers::contestants::{Floor, JsonWebToken, JwtSimple, OpenIdConnect};
 use authing_oidc_peers::{ACCESS_TOKEN, Alg, Fixture, NONCE};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
@@ -152,5 +159,55 @@ fn bench_threads(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench, bench_threads);
+fn bench_parts(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let fx = rt.block_on(Fixture::new()).expect("fixture");
+    let nonce = Nonce::new(NONCE);
+    let access_token = AccessToken::new(ACCESS_TOKEN);
+    let opts = VerifyOptions::new().nonce(&nonce).access_token(&access_token);
+    let alg = Alg::Hs256;
+    let token = fx.token(alg);
+    let id_token = IdToken::new(token);
+    let floor = Floor::new(&fx.keys, alg, token);
+    let client = fx.client(alg).expect("client");
+    let verifier = client.id_token_verifier();
+    let mut parts = token.split('.');
+    let header = parts.next().expect("header");
+    let payload = parts.next().expect("payload");
+    let json = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("UTF-8");
+    rt.block_on(verifier.verify(&id_token, &opts))
+        .expect("authing-oidc accepts");
+    let decode = |part: &str| {
+        let mut buf = [0u8; 2048];
+        let n = URL_SAFE_NO_PAD.decode_slice(part, &mut buf).expect("base64url");
+        black_box(&buf[..n]);
+    };
+    let mut g = c.benchmark_group("parts/HS256");
+    g.bench_function("floor", |b| b.iter(|| assert!(black_box(&floor).verify())));
+    g.bench_function("base64_header_payload", |b| {
+        b.iter(|| {
+            decode(black_box(header));
+            decode(black_box(payload));
+        })
+    });
+    g.bench_function("json_scan", |b| {
+        b.iter(|| serde_json::from_str::<serde::de::IgnoredAny>(black_box(&json)).unwrap())
+    });
+    g.bench_function("json_claims", |b| {
+        b.iter(|| serde_json::from_str::<IdTokenClaims>(black_box(&json)).unwrap())
+    });
+    g.bench_function("at_hash_sha256", |b| {
+        b.iter(|| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, black_box(ACCESS_TOKEN).as_bytes()))
+    });
+    g.bench_function("authing_oidc", |b| {
+        b.to_async(&rt)
+            .iter(|| async { verifier.verify(black_box(&id_token), &opts).await.unwrap() })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_threads, bench_parts);
 criterion_main!(benches);
