@@ -128,6 +128,16 @@ pub trait SessionStore: Send + Sync + 'static {
     /// Releases a lease taken by [`try_lease`](Self::try_lease), if it is
     /// still this holder's (compare-and-delete).
     fn release<'a>(&'a self, key: &'a str, lease: Lease) -> StoreFuture<'a, ()>;
+
+    /// Deletes the saved session of `key`: the user logged out and its tokens
+    /// were revoked, so no copy of them should outlive the session. Deleting
+    /// an absent key is not an error. A store that cannot delete keeps the
+    /// default, which leaves the copy in place (it then expires however the
+    /// store expires entries); [`MemoryStore`] and the Redis store delete.
+    fn remove_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        let _ = key;
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// How a session uses its store's lease.
@@ -266,6 +276,12 @@ impl SessionStore for MemoryStore {
                     e.lease = None;
                 }
             });
+            Ok(())
+        })
+    }
+    fn remove_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.with(key, |e| e.session = None);
             Ok(())
         })
     }

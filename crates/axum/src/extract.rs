@@ -200,6 +200,11 @@ async fn signed_in<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Optio
         if let Err(e) = app.index.forget(&saved.login_id).await {
             tracing::warn!(error = %e, "the session index could not forget an ended login");
         }
+        if let Some(tokens) = &app.token_store
+            && let Err(e) = tokens.store.remove_session(&saved.login_id).await
+        {
+            tracing::warn!(error = %e, "the token store kept an ended login's copy until its ttl");
+        }
         return Ok(None);
     }
     let live = match app.live.get(&app.client, app.token_store.as_ref(), &saved) {

@@ -214,6 +214,13 @@ pub(crate) async fn logout(Extension(app): Extension<Arc<Shared>>, session: Sess
     if let Err(error) = app.index.forget(&signed_in.login_id).await {
         tracing::warn!(%error, "logout: the session index could not forget the login");
     }
+    // No copy of the tokens outlives the login in the shared token store either (the live
+    // session above is in memory: its revocation below does not need the stored copy).
+    if let Some(tokens) = &app.token_store
+        && let Err(error) = tokens.store.remove_session(&signed_in.login_id).await
+    {
+        tracing::warn!(%error, "logout: the token store kept its copy; it expires with its ttl");
+    }
     // The local session ends first, so no failure below can leave the user signed in.
     session
         .flush()

@@ -1,6 +1,14 @@
 //! The login router and extractors driven in-process (`tower::ServiceExt::oneshot`) against the
 //! embedded development provider, with a cookie-keeping client that follows redirects by hand.
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use authing_oidc::flow::SavedSession;
+use authing_oidc::store::{
+    Lease, LeaseOptions, MemoryStore as TokenMemory, SaveCondition, Saved, SessionStore, StoreFuture,
+};
 use authing_oidc::{AuthenticationClient, ResponseMode};
 use authing_oidc_axum::{MaybeUser, OidcLogin, SESSION_COOKIE, User, session_layer};
 use authing_oidc_dev_provider::{
@@ -25,6 +33,14 @@ async fn site(mode: ResponseMode) -> Site {
 }
 
 async fn site_on(mode: ResponseMode, https: bool) -> Site {
+    site_with(mode, https, None).await
+}
+
+async fn site_with(
+    mode: ResponseMode,
+    https: bool,
+    tokens: Option<Arc<dyn authing_oidc::store::SessionStore>>,
+) -> Site {
     let provider = DevProvider::start(DevProviderConfig::default()).await.unwrap();
     let secret = provider.client("dev-app").unwrap().secret.clone().unwrap();
     let client = AuthenticationClient::builder()
@@ -55,9 +71,13 @@ async fn site_on(mode: ResponseMode, https: bool) -> Site {
                 format!("token valid: {}", token.expires_in.is_some())
             }),
         );
-    let router = OidcLogin::new(client)
+    let mut login = OidcLogin::new(client)
         .response_mode(mode)
-        .post_logout_redirect_uri("http://127.0.0.1:3000/")
+        .post_logout_redirect_uri("http://127.0.0.1:3000/");
+    if let Some(tokens) = tokens {
+        login = login.token_store(tokens, LeaseOptions::default()).unwrap();
+    }
+    let router = login
         .install(pages)
         .layer(session_layer(MemoryStore::default(), https));
     Site { router, provider }
@@ -267,6 +287,58 @@ async fn logout_clears_the_session_even_when_revocation_fails() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(text(browser.get("/maybe").await).await, "anonymous");
+}
+
+/// A token store that remembers the keys saved under, over a memory store.
+#[derive(Default)]
+struct Recording {
+    inner: TokenMemory,
+    keys: Mutex<BTreeSet<String>>,
+}
+
+impl SessionStore for Recording {
+    fn load<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<SavedSession>> {
+        self.inner.load(key)
+    }
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        session: &'a SavedSession,
+        condition: SaveCondition,
+    ) -> StoreFuture<'a, Saved> {
+        self.keys.lock().unwrap().insert(key.to_owned());
+        self.inner.save(key, session, condition)
+    }
+    fn try_lease<'a>(&'a self, key: &'a str, ttl: Duration) -> StoreFuture<'a, Option<Lease>> {
+        self.inner.try_lease(key, ttl)
+    }
+    fn release<'a>(&'a self, key: &'a str, lease: Lease) -> StoreFuture<'a, ()> {
+        self.inner.release(key, lease)
+    }
+    fn remove_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        SessionStore::remove_session(&self.inner, key)
+    }
+}
+
+#[tokio::test]
+async fn logout_deletes_the_token_stores_copy() {
+    let tokens = Arc::new(Recording::default());
+    let site = site_with(ResponseMode::Query, false, Some(tokens.clone())).await;
+    let mut browser = Browser::new(&site);
+    browser.login("/login").await;
+    assert_eq!(
+        browser.send(Method::GET, "/private", None, false).await.status(),
+        StatusCode::OK
+    );
+    let keys: Vec<String> = tokens.keys.lock().unwrap().iter().cloned().collect();
+    assert_eq!(keys.len(), 1, "the login's tokens were stored once: {keys:?}");
+    assert!(tokens.load(&keys[0]).await.unwrap().is_some());
+    let out = browser.send(Method::POST, "/logout", None, true).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert!(
+        tokens.load(&keys[0]).await.unwrap().is_none(),
+        "no copy of the revoked tokens is left in the token store"
+    );
 }
 
 #[tokio::test]

@@ -274,6 +274,19 @@ where
     fn release<'a>(&'a self, key: &'a str, lease: Lease) -> StoreFuture<'a, ()> {
         Box::pin(self.release_lease(key, lease))
     }
+
+    /// Deletes the session's hash; a lease another replica holds is left to expire, so a
+    /// refresh in flight elsewhere is not joined by a second one.
+    fn remove_session<'a>(&'a self, key: &'a str) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let _: i64 = self
+                .commands()
+                .del(self.session_key(key))
+                .await
+                .map_err(unavailable)?;
+            Ok(())
+        })
+    }
 }
 
 fn unavailable(e: fred::error::Error) -> Error {

@@ -326,6 +326,30 @@ async fn the_lease_is_exclusive_expires_and_is_released_only_by_its_owner() {
 }
 
 #[tokio::test]
+async fn remove_session_deletes_the_copy_and_leaves_a_held_lease() {
+    let redis = RedisServer::start();
+    let store = store(&redis).await;
+    store
+        .save(KEY, &saved_session(), SaveCondition::Always)
+        .await
+        .unwrap();
+    let lease = store.try_lease(KEY, Duration::from_secs(30)).await.unwrap();
+    assert!(lease.is_some());
+    store.remove_session(KEY).await.unwrap();
+    assert!(store.load(KEY).await.unwrap().is_none());
+    // A refresh in flight on another replica keeps its lease: nobody else refreshes meanwhile.
+    assert!(
+        store
+            .try_lease(KEY, Duration::from_secs(30))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Removing what is not there is not an error.
+    store.remove_session("nobody").await.unwrap();
+}
+
+#[tokio::test]
 async fn values_are_encrypted_bound_to_their_key_name_and_keys_rotate() {
     let redis = RedisServer::start();
     let store = store(&redis).await;
