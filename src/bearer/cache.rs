@@ -40,10 +40,12 @@
 //! same token do not queue behind one another; only inserts and the removal
 //! of an expired entry write. Each shard holds at most its share of the
 //! configured bound; an insert into a full shard first drops expired
-//! entries, then, if none expired, one arbitrary entry.
+//! entries (swept only once one may have expired: each shard knows a time before which none
+//! does), then, if none expired, one arbitrary entry.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use aws_lc_rs::aead::{AES_128_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
@@ -134,6 +136,11 @@ struct Entry<V> {
 /// See the [module docs](self).
 pub(crate) struct TokenCache<V> {
     shards: Box<[RwLock<Shard<V>>]>,
+    /// For each shard, a time (ms) before which none of its entries expires: a lower bound,
+    /// lowered under the shard's write lock as entries arrive, so that a full shard is swept for
+    /// expired entries only when one may be there (a shard full of live tokens would otherwise
+    /// be scanned whole on every insert).
+    earliest: Box<[AtomicU64]>,
     per_shard: usize,
 }
 
@@ -142,6 +149,7 @@ impl<V: Clone> TokenCache<V> {
     pub(crate) fn new(max_entries: usize) -> Self {
         TokenCache {
             shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            earliest: (0..SHARDS).map(|_| AtomicU64::new(u64::MAX)).collect(),
             per_shard: max_entries.div_ceil(SHARDS),
         }
     }
@@ -212,6 +220,8 @@ impl<V: Clone> TokenCache<V> {
     /// checked again when it comes back, which is only slower.
     fn store(&self, shard: &mut Shard<V>, key: TokenDigest, value: V, now_ms: u64, until_ms: u64) {
         let slot = key.slot();
+        // Written under the shard's write lock only, so relaxed ordering is enough.
+        let earliest = &self.earliest[key.shard()];
         if until_ms <= now_ms || self.per_shard == 0 {
             if shard.get(&slot).is_some_and(|e| e.digest.is(&key)) {
                 shard.remove(&slot);
@@ -219,7 +229,11 @@ impl<V: Clone> TokenCache<V> {
             return;
         }
         if shard.len() >= self.per_shard && !shard.contains_key(&slot) {
-            shard.retain(|_, e| e.until_ms > now_ms);
+            if now_ms >= earliest.load(Ordering::Relaxed) {
+                shard.retain(|_, e| e.until_ms > now_ms);
+                let next = shard.values().map(|e| e.until_ms).min().unwrap_or(u64::MAX);
+                earliest.store(next, Ordering::Relaxed);
+            }
             if shard.len() >= self.per_shard {
                 // Iteration order is arbitrary: an unbiased-enough victim,
                 // chosen in O(1) without bookkeeping on the hit path.
@@ -236,6 +250,7 @@ impl<V: Clone> TokenCache<V> {
                 until_ms,
             },
         );
+        earliest.fetch_min(until_ms, Ordering::Relaxed);
     }
 
     /// Changes the expiry of the entry under `key` if it still holds the
@@ -257,6 +272,7 @@ impl<V: Clone> TokenCache<V> {
                 shard.remove(&slot);
             } else {
                 entry.until_ms = until_ms;
+                self.earliest[key.shard()].fetch_min(until_ms, Ordering::Relaxed);
             }
         }
     }
@@ -309,6 +325,33 @@ mod tests {
         assert_eq!(cache.get(&digest("t"), 70), Some(7));
         cache.set_expiry(&digest("t"), |v| *v == 7, 50, 60);
         assert_eq!(cache.get(&digest("t"), 70), None);
+    }
+
+    #[test]
+    fn a_full_shard_drops_what_expired_before_a_live_entry() {
+        // Three digests in one shard (the last byte) and three slots; two entries per shard.
+        let at = |slot: u8| {
+            let mut d = [0u8; 16];
+            d[0] = slot;
+            TokenDigest(d)
+        };
+        let cache = TokenCache::<u32>::new(2 * SHARDS);
+        let earliest = || cache.earliest[0].load(Ordering::Relaxed);
+        cache.insert(at(1), 1, 0, 1_000);
+        cache.insert(at(2), 2, 0, 5_000);
+        assert_eq!(earliest(), 1_000);
+        // Shortened after it was stored: the shard must still know to sweep.
+        cache.set_expiry(&at(1), |_| true, 0, 100);
+        assert_eq!(earliest(), 100);
+        cache.insert(at(3), 3, 200, 5_000);
+        assert_eq!(cache.get(&at(2), 200), Some(2), "a live entry was evicted");
+        assert_eq!(cache.get(&at(3), 200), Some(3));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(earliest(), 5_000, "the sweep moved the bound to the next expiry");
+        // Full of live entries: an insert evicts one without a sweep, and the bound holds.
+        cache.insert(at(4), 4, 300, 4_000);
+        assert_eq!(cache.len(), 2);
+        assert_eq!(earliest(), 4_000);
     }
 
     #[test]
