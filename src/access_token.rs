@@ -269,17 +269,19 @@ impl AccessTokenVerifier {
             Ok(policy) => jose::verify_signature(token, policy, self.keys()).await,
             Err(e) => Err(e),
         };
-        self.finish(verified.and_then(|v| self.claims(v)))
+        let now = self.client.clock().unix_now();
+        self.finish(verified.and_then(|v| self.claims(v, now)))
     }
 
     /// [`verify_str`](Self::verify_str) when it needs no fetch (the JWKS is held, fresh, and
-    /// has the token's key): then the whole check runs here, synchronously; `None` otherwise.
-    pub(crate) fn verify_now(&self, token: &str) -> Option<Result<AccessTokenClaims>> {
+    /// has the token's key): then the whole check runs here, synchronously, with `now` (seconds
+    /// since the epoch, read by the caller) for the time claims; `None` otherwise.
+    pub(crate) fn verify_now_at(&self, token: &str, now: u64) -> Option<Result<AccessTokenClaims>> {
         let verified = match self.policy() {
             Ok(policy) => jose::verify_signature_now(token, policy, self.keys())?,
             Err(e) => Err(e),
         };
-        Some(self.finish(verified.and_then(|v| self.claims(v))))
+        Some(self.finish(verified.and_then(|v| self.claims(v, now))))
     }
 
     fn finish(&self, result: Result<AccessTokenClaims>) -> Result<AccessTokenClaims> {
@@ -316,7 +318,7 @@ impl AccessTokenVerifier {
     }
 
     /// The claims of a token whose signature holds, after every claim check.
-    fn claims(&self, verified: jose::Verified<'_>) -> Result<AccessTokenClaims> {
+    fn claims(&self, verified: jose::Verified<'_>, now: u64) -> Result<AccessTokenClaims> {
         let inner = &self.client.inner;
         // One parse, from a stack buffer: the visitor refuses repeated members itself.
         let claims: AccessTokenClaims = jose::with_decoded(verified.payload, |json| {
@@ -325,7 +327,7 @@ impl AccessTokenVerifier {
             })?;
             serde_json::from_str(json).map_err(|e| jose::claims_error(&e, "access token"))
         })?;
-        let now = i64::try_from(self.client.clock().unix_now()).unwrap_or(i64::MAX);
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         ClaimRules {
             issuer: &inner.issuer,

@@ -347,7 +347,15 @@ fn millis(d: Duration) -> u64 {
 /// Whether `token` has the form of a compact JWS (three parts); anything
 /// else is treated as opaque.
 pub fn looks_like_jwt(token: &str) -> bool {
-    token.bytes().filter(|b| *b == b'.').count() == 2
+    // Three `memchr` scans that together read the token once, word by word.
+    let mut rest = token;
+    for _ in 0..2 {
+        match rest.find('.') {
+            Some(dot) => rest = &rest[dot + 1..],
+            None => return false,
+        }
+    }
+    !rest.contains('.')
 }
 
 /// `claims` as a bearer token's: refused when sender-constrained (`cnf`), a
@@ -398,7 +406,7 @@ impl BearerVerifier {
     /// The claims of a token that passes every check but the scheme's: the
     /// caches, then local verification or introspection.
     async fn accepted(&self, token: &str) -> Result<Arc<BearerClaims>> {
-        let key = self.inner.digester.digest(token);
+        let key = self.inner.digester.digest(token.as_bytes());
         let now = self.now_ms();
         if let Some(hit) = key.and_then(|key| self.inner.jwt_cache.get(&key, now)) {
             return Ok(hit);
@@ -418,20 +426,39 @@ impl BearerVerifier {
     /// token included: none under [`DpopMode::Required`], and none for a
     /// sender-constrained token.
     pub fn verify_now(&self, token: &str) -> Option<Result<Arc<BearerClaims>>> {
+        self.verify_now_bytes(token.as_bytes())
+    }
+
+    /// [`verify_now`](Self::verify_now) for a token still in the bytes of a request header
+    /// (`Authorization: Bearer` as it arrived): the cache is asked with those bytes as they are,
+    /// so a token seen before costs one digest and a lookup and no other pass over it. Only a
+    /// token that is not cached is read as text; one that is not UTF-8 is refused as malformed.
+    ///
+    /// Every token this answers `Some(Ok(_))` for is a JWS that verified, so base64url and dots
+    /// only: a b64token (RFC 6750 §2.1). A caller that refuses other syntax with its own answer
+    /// (the axum layer's `400`) may thus check it only when the answer is not `Some(Ok(_))`.
+    pub fn verify_now_bytes(&self, token: &[u8]) -> Option<Result<Arc<BearerClaims>>> {
         if self.inner.config.dpop.mode == DpopMode::Required {
             return Some(Err(Error::DpopProof(crate::error::DpopProofError::Required)));
         }
+        // One clock read for the lookup, the claims' time checks and the insert.
+        let now = self.now_ms();
         let key = self.inner.digester.digest(token);
-        if let Some(hit) = key.and_then(|key| self.inner.jwt_cache.get(&key, self.now_ms())) {
+        if let Some(hit) = key.and_then(|key| self.inner.jwt_cache.get(&key, now)) {
             return Some(as_bearer(hit));
         }
+        let Ok(token) = std::str::from_utf8(token) else {
+            return Some(Err(Error::AccessToken(IdTokenError::Malformed(
+                "the token is not a b64token (RFC 6750 §2.1)".into(),
+            ))));
+        };
         if !looks_like_jwt(token) {
             return None;
         }
-        let claims = self.inner.jwt.verify_now(token)?;
+        let claims = self.inner.jwt.verify_now_at(token, now / 1000)?;
         Some(
             claims
-                .and_then(|claims| self.accept_jwt(claims, key))
+                .and_then(|claims| self.accept_jwt(claims, key, now))
                 .and_then(as_bearer),
         )
     }
@@ -448,7 +475,7 @@ impl BearerVerifier {
         if self.inner.config.dpop.mode == DpopMode::Required {
             return None;
         }
-        let key = self.inner.digester.digest(token)?;
+        let key = self.inner.digester.digest(token.as_bytes())?;
         self.inner
             .jwt_cache
             .get(&key, self.now_ms())
@@ -476,20 +503,25 @@ impl BearerVerifier {
 
     async fn verify_jwt(&self, token: &str, key: Option<TokenDigest>) -> Result<Arc<BearerClaims>> {
         let claims = self.inner.jwt.verify_str(token).await?;
-        self.accept_jwt(claims, key)
+        self.accept_jwt(claims, key, self.now_ms())
     }
 
     /// The checks of a JWT that passed as an access token but the scheme's
     /// (a DPoP-bound one is cached too, for [`verify_dpop`](Self::verify_dpop));
     /// caches it.
-    fn accept_jwt(&self, claims: AccessTokenClaims, key: Option<TokenDigest>) -> Result<Arc<BearerClaims>> {
+    fn accept_jwt(
+        &self,
+        claims: AccessTokenClaims,
+        key: Option<TokenDigest>,
+        now_ms: u64,
+    ) -> Result<Arc<BearerClaims>> {
         self.check_client_id(claims.client_id.as_deref())?;
         let until = u64::try_from(claims.exp).unwrap_or(0).saturating_mul(1000);
         let claims = Arc::new(BearerClaims::Jwt(claims));
         if let Some(key) = key {
             self.inner
                 .jwt_cache
-                .insert(key, Arc::clone(&claims), self.now_ms(), until);
+                .insert(key, Arc::clone(&claims), now_ms, until);
         }
         Ok(claims)
     }
@@ -591,5 +623,25 @@ impl BearerVerifier {
             return refuse(IdTokenError::TypeNotAllowed("refresh_token".into()));
         }
         self.check_client_id(answer.client_id.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_jwt_has_exactly_two_dots() {
+        for (token, jwt) in [
+            ("a.b.c", true),
+            ("..", true),
+            ("eyJ.eyJ.", true),
+            ("", false),
+            ("abc", false),
+            ("a.b", false),
+            ("a.b.c.d", false),
+            ("a.b.c.", false),
+            ("a.b.c.d.e", false),
+        ] {
+            assert_eq!(super::looks_like_jwt(token), jwt, "{token}");
+        }
     }
 }
