@@ -465,6 +465,16 @@ async fn malformed_and_missing_credentials() {
     let token = panva.token(JWT_API, "api:read").await;
     let response = call(&app, "/me", Some(&format!("bEaReR   {token}"))).await;
     assert_eq!(response.status(), StatusCode::OK);
+    // The layer asks the cache with the header's bytes before any syntax check: a cached token
+    // with a byte outside the token68 alphabet added is still malformed, not a hit or a 401.
+    for value in [
+        format!("Bearer {token},"),
+        format!("Bearer {token} x"),
+        format!("Bearer ,{token}"),
+    ] {
+        let response = call(&app, "/me", Some(&value)).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
     // None of the malformed requests reached the provider.
     assert_eq!(panva.counters().await, (introspections, jwks + 1));
 }
