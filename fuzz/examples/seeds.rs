@@ -168,6 +168,61 @@ fn other_jwts(k: &Keys, seeds: &mut Seeds) {
     }
 }
 
+/// The `access_token_claims` seeds (first byte: the Authing policy when even, strict when odd):
+/// a valid payload for each policy, and payloads breaking one rule each (an id_token's mark, a
+/// repeated member, spelled plainly or escaped, a lapsed `exp`, another audience, a `null`
+/// `jti`, a float `iat`, not an object).
+fn access_token_claims(seeds: &mut Seeds) {
+    let base = r#"{"iss":"https://fuzz-app.authing.cn/oidc","aud":"fuzz-client","iat":1800000000,"exp":1800000600,"jti":"fuzz-at-1","sub":"user-1","client_id":"fuzz-client","scope":"openid orders:read""#;
+    let at = |selector: u8, payload: String| [&[selector][..], payload.as_bytes()].concat();
+    let cases = [
+        (0, format!("{base}}}")),
+        (1, format!("{base}}}")),
+        (0, format!(r#"{base},"nonce":"n"}}"#)),
+        (
+            1,
+            format!(r#"{base},"x":{{"y":[1,2.5,null,true]}},"cnf":{{"jkt":"abc"}}}}"#),
+        ),
+        (0, format!(r#"{base},"iss":"{ISSUER}"}}"#)),
+        (1, format!(r#"{base},"i\u0073s":"{ISSUER}"}}"#)),
+        (0, format!(r#"{base},"x":1,"x":2}}"#)),
+        (
+            1,
+            format!(
+                r#"{{"iss":"{ISSUER}","aud":["other","{CLIENT_ID}"],"iat":{NOW},"exp":{},"nbf":{},"auth_time":{},"jti":"j","sub":"s","client_id":"c"}}"#,
+                NOW + 60,
+                NOW - 10,
+                NOW - 100
+            ),
+        ),
+        (
+            0,
+            format!("{}}}", base.replace("\"exp\":1800000600", "\"exp\":1799999400")),
+        ),
+        (
+            0,
+            format!(
+                "{}}}",
+                base.replace("\"sub\":\"user-1\"", "\"sub\":\"v~secret#1\"")
+                    .replace("fuzz-client\",\"iat", "another-api\",\"iat")
+            ),
+        ),
+        (
+            1,
+            format!("{}}}", base.replace("\"jti\":\"fuzz-at-1\"", "\"jti\":null")),
+        ),
+        (
+            0,
+            format!("{}}}", base.replace("\"iat\":1800000000", "\"iat\":1.8e9")),
+        ),
+        (1, "[]".to_owned()),
+        (0, "{}".to_owned()),
+    ];
+    for (selector, payload) in cases {
+        seeds.add("access_token_claims", at(selector, payload));
+    }
+}
+
 /// The id_token seeds: the conformance tests' cases, for each client the target picks.
 fn id_tokens(k: &Keys, seeds: &mut Seeds) -> String {
     let base = original_claims();
@@ -288,6 +343,7 @@ static JWKS_IS_CURRENT: std::sync::atomic::AtomicBool = std::sync::atomic::Atomi
 fn curated(k: &Keys, seeds: &mut Seeds) {
     let id_token = id_tokens(k, seeds);
     other_jwts(k, seeds);
+    access_token_claims(seeds);
 
     // The wire tests' token bodies.
     let token_body = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "id_token": id_token,
