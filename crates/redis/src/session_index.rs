@@ -1,21 +1,5 @@
 //! [`RedisSessionIndex`]: `authing-oidc-axum`'s back-channel logout index in Redis, so that a
 //! logout token delivered to one replica ends the logins every replica made (feature `axum`).
-//!
-//! [`MemorySessionIndex`](authing_oidc_axum::MemorySessionIndex) is right for one process: with
-//! several replicas behind a load balancer, the provider's `POST /backchannel-logout` reaches one
-//! of them, which knows only the logins it completed itself; a user who signed in through another
-//! replica would stay signed in. This index keeps the same records in Redis:
-//!
-//! - `{prefix}:{bcl}:key:D`, a set of login ids, per logout key (`sid` or `sub` at an issuer). `D`
-//!   is the hex SHA-256 of the key, so neither the user's `sub` nor the provider's session id is
-//!   written in clear;
-//! - `{prefix}:{bcl}:login:L`, the digests login `L` is indexed under (to unindex it);
-//! - `{prefix}:{bcl}:ended:L`, present once a logout token ended login `L`.
-//!
-//! Each entry lives `ttl` after its last use ([`is_ended`](SessionIndex::is_ended), called on
-//! every request of the login, extends its records), like the memory index. Every operation is
-//! one Lua script, so a logout and a login indexed at the same moment cannot leave an ended login
-//! indexed. All keys share the hash tag `{bcl}`, so the scripts run on one Cluster shard.
 
 use std::time::Duration;
 
@@ -90,9 +74,24 @@ return 1
 /// inactivity expiry (8 hours) plus a margin, as for the memory index.
 const DEFAULT_TTL: Duration = Duration::from_secs(8 * 3600 + 300);
 
-/// A [`SessionIndex`] in Redis, shared by every replica (see the [module docs](self)). Made from
-/// a [`RedisSessionStore`] with [`RedisSessionStore::session_index`], on its client, prefix and
-/// command timeout.
+/// A [`SessionIndex`] in Redis, shared by every replica. Made from a [`RedisSessionStore`] with
+/// [`RedisSessionStore::session_index`], on its client, prefix and command timeout.
+///
+/// [`MemorySessionIndex`](authing_oidc_axum::MemorySessionIndex) is right for one process: with
+/// several replicas behind a load balancer, the provider's `POST /backchannel-logout` reaches one
+/// of them, which knows only the logins it completed itself; a user who signed in through another
+/// replica would stay signed in. This index keeps the same records in Redis:
+///
+/// - `{prefix}:{bcl}:key:D`, a set of login ids, per logout key (`sid` or `sub` at an issuer). `D`
+///   is the hex SHA-256 of the key, so neither the user's `sub` nor the provider's session id is
+///   written in clear;
+/// - `{prefix}:{bcl}:login:L`, the digests login `L` is indexed under (to unindex it);
+/// - `{prefix}:{bcl}:ended:L`, present once a logout token ended login `L`.
+///
+/// Each entry lives `ttl` after its last use ([`is_ended`](SessionIndex::is_ended), called on
+/// every request of the login, extends its records), like the memory index. Every operation is
+/// one Lua script, so a logout and a login indexed at the same moment cannot leave an ended login
+/// indexed. All keys share the hash tag `{bcl}`, so the scripts run on one Cluster shard.
 pub struct RedisSessionIndex<C = Client> {
     client: C,
     names: String,
