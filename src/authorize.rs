@@ -15,6 +15,22 @@ pub const DEFAULT_OIDC_SCOPE: &str = "openid profile email phone address";
 /// Default scope under plain OAuth 2.0.
 pub const DEFAULT_OAUTH_SCOPE: &str = "user";
 
+/// Checks that a scope a grant sends as configured contains `openid`, for the
+/// grants that end in a verified id_token (the device login, CIBA). The
+/// scope is never rewritten (what the user configures goes on the wire byte
+/// for byte): without `openid` the grant is refused before any request, with
+/// an error that says how to fix it (docs/protocol.md §2.8, §2.9).
+pub(crate) fn require_openid(scope: &str, grant: &str) -> Result<()> {
+    if scope.split(' ').any(|s| s == "openid") {
+        Ok(())
+    } else {
+        Err(Error::input(format!(
+            "the {grant} scope must contain openid (it ends in a verified id_token); \
+             the scope is sent as given, so add openid to it"
+        )))
+    }
+}
+
 /// How the provider returns the authorization response (OAuth 2.0 Multiple
 /// Response Type Encoding Practices; Form Post Response Mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

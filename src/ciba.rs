@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::client::{AuthenticationClient, Endpoint, token_set_of};
 use crate::error::{Error, Result};
-use crate::http::{Body, Form};
+use crate::http::{Body, Form, Reply};
 use crate::secret::{AuthReqId, ExposeSecret as _, IdToken};
 use crate::token_set::{TokenSet, lenient_u64};
 
@@ -53,13 +53,11 @@ impl BackchannelAuthenticationRequest {
         }
     }
 
-    /// The scope; `openid` is added when missing.
+    /// The scope, sent byte for byte as given. CIBA Core §7.1 requires
+    /// `openid` in it: a scope without is refused when the request is sent
+    /// ([`Error::InvalidInput`], before any request), never rewritten.
     pub fn scope(mut self, scope: &str) -> Self {
-        self.scope = if scope.split_whitespace().any(|s| s == "openid") {
-            scope.to_owned()
-        } else {
-            format!("openid {scope}").trim().to_owned()
-        };
+        self.scope = scope.to_owned();
         self
     }
 
@@ -121,6 +119,32 @@ struct Raw {
     interval: Option<u64>,
 }
 
+/// The checks of CIBA Core §7.3 on an authentication request's answer (the
+/// request sent the client's credentials and maybe an `id_token_hint`: an
+/// error never quotes them).
+pub(crate) fn ciba_answer_from(reply: Reply) -> Result<BackchannelAuthenticationResponse> {
+    let reply = reply.error_for_status(Body::Sensitive)?;
+    let raw: Raw = reply.json(Body::Sensitive)?;
+    let invalid = |reason: &str| Error::InvalidResponse {
+        endpoint: reply.endpoint.clone(),
+        reason: reason.to_owned(),
+    };
+    let auth_req_id = raw
+        .auth_req_id
+        .filter(|s| !s.is_empty())
+        .map(AuthReqId::new)
+        .ok_or_else(|| invalid("the answer has no auth_req_id"))?;
+    let expires_in = raw
+        .expires_in
+        .filter(|e| *e > 0)
+        .ok_or_else(|| invalid("the answer has no positive expires_in"))?;
+    Ok(BackchannelAuthenticationResponse {
+        auth_req_id,
+        expires_in,
+        interval: raw.interval.unwrap_or(DEFAULT_INTERVAL_SECS),
+    })
+}
+
 impl AuthenticationClient {
     /// Starts a backchannel authentication (CIBA Core §7.1): `POST
     /// backchannel_authentication_endpoint` with the scope, the hint, the
@@ -131,6 +155,7 @@ impl AuthenticationClient {
         request: &BackchannelAuthenticationRequest,
     ) -> Result<BackchannelAuthenticationResponse> {
         let url = self.endpoint(Endpoint::BackchannelAuthentication)?;
+        crate::authorize::require_openid(&request.scope, "backchannel authentication")?;
         let mut form = Form::new();
         form.push("scope", request.scope.as_str());
         match &request.hint {
@@ -157,27 +182,8 @@ impl AuthenticationClient {
         let reply = self
             .http()
             .post_form("backchannel_authentication", url, &form, authorization)
-            .await?
-            .error_for_status(Body::Sensitive)?;
-        let raw: Raw = reply.json(Body::Sensitive)?;
-        let invalid = |reason: &str| Error::InvalidResponse {
-            endpoint: reply.endpoint.clone(),
-            reason: reason.to_owned(),
-        };
-        let auth_req_id = raw
-            .auth_req_id
-            .filter(|s| !s.is_empty())
-            .map(AuthReqId::new)
-            .ok_or_else(|| invalid("the answer has no auth_req_id"))?;
-        let expires_in = raw
-            .expires_in
-            .filter(|e| *e > 0)
-            .ok_or_else(|| invalid("the answer has no positive expires_in"))?;
-        Ok(BackchannelAuthenticationResponse {
-            auth_req_id,
-            expires_in,
-            interval: raw.interval.unwrap_or(DEFAULT_INTERVAL_SECS),
-        })
+            .await?;
+        ciba_answer_from(reply)
     }
 
     /// One poll of the token endpoint with an `auth_req_id` (CIBA Core

@@ -10,7 +10,7 @@ use url::Url;
 
 mod dpop;
 pub(crate) mod profile;
-mod pushed;
+pub(crate) mod pushed;
 
 use crate::authorization_details::TokenRequestExtras;
 use crate::authorize::{self, AuthorizeContext, AuthorizeParams, AuthorizeUrl};

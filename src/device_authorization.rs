@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::client::{AuthenticationClient, Endpoint, token_set_of};
 use crate::config::provider_url;
 use crate::error::{Error, Result};
-use crate::http::{Body, Form};
+use crate::http::{Body, Form, Reply};
 use crate::secret::{DeviceCode, ExposeSecret as _};
 use crate::token_set::{TokenSet, lenient_u64};
 
@@ -64,6 +64,48 @@ struct Raw {
     interval: Option<u64>,
 }
 
+/// The checks of RFC 8628 §3.2 on a device authorization answer (the
+/// request sent the client's credentials: an error never quotes them).
+pub(crate) fn device_answer_from(reply: Reply, insecure_http: bool) -> Result<DeviceAuthorizationResponse> {
+    let reply = reply.error_for_status(Body::Sensitive)?;
+    let raw: Raw = reply.json(Body::Sensitive)?;
+    let invalid = |reason: String| Error::InvalidResponse {
+        endpoint: reply.endpoint.clone(),
+        reason: reply.provider_text(&reason),
+    };
+    let required = |v: Option<String>, name: &str| {
+        v.filter(|s| !s.is_empty())
+            .ok_or_else(|| invalid(format!("the device authorization answer has no {name}")))
+    };
+    let device_code = DeviceCode::new(required(raw.device_code, "device_code")?);
+    let user_code = required(raw.user_code, "user_code")?;
+    let verification_uri = required(raw.verification_uri, "verification_uri")?;
+    // The provider's URIs are its answer, not our configuration: a bad one is an invalid
+    // answer, and its text goes through the scrubbing of what we sent (a provider could echo
+    // the client secret into it).
+    let browser_url = |what: &str, u: &str| {
+        provider_url(what, u, insecure_http)
+            .map(drop)
+            .map_err(|e| invalid(e.to_string()))
+    };
+    browser_url("verification_uri", &verification_uri)?;
+    if let Some(u) = &raw.verification_uri_complete {
+        browser_url("verification_uri_complete", u)?;
+    }
+    let expires_in = raw
+        .expires_in
+        .filter(|e| *e > 0)
+        .ok_or_else(|| invalid("the device authorization answer has no positive expires_in".to_owned()))?;
+    Ok(DeviceAuthorizationResponse {
+        device_code,
+        user_code,
+        verification_uri,
+        verification_uri_complete: raw.verification_uri_complete,
+        expires_in,
+        interval: raw.interval.unwrap_or(DEFAULT_INTERVAL_SECS),
+    })
+}
+
 impl AuthenticationClient {
     /// Asks for a device code and a user code (RFC 8628 §3.1): `POST
     /// device_authorization_endpoint` with `scope` and the token endpoint's
@@ -79,36 +121,8 @@ impl AuthenticationClient {
         let reply = self
             .http()
             .post_form("device_authorization", url, &form, authorization)
-            .await?
-            .error_for_status(Body::Sensitive)?;
-        let raw: Raw = reply.json(Body::Sensitive)?;
-        let invalid = |reason: String| Error::InvalidResponse {
-            endpoint: reply.endpoint.clone(),
-            reason: reply.provider_text(&reason),
-        };
-        let required = |v: Option<String>, name: &str| {
-            v.filter(|s| !s.is_empty())
-                .ok_or_else(|| invalid(format!("the device authorization answer has no {name}")))
-        };
-        let device_code = DeviceCode::new(required(raw.device_code, "device_code")?);
-        let user_code = required(raw.user_code, "user_code")?;
-        let verification_uri = required(raw.verification_uri, "verification_uri")?;
-        let insecure = self.inner.insecure_http;
-        provider_url("verification_uri", &verification_uri, insecure)?;
-        if let Some(u) = &raw.verification_uri_complete {
-            provider_url("verification_uri_complete", u, insecure)?;
-        }
-        let expires_in = raw.expires_in.filter(|e| *e > 0).ok_or_else(|| {
-            invalid("the device authorization answer has no positive expires_in".to_owned())
-        })?;
-        Ok(DeviceAuthorizationResponse {
-            device_code,
-            user_code,
-            verification_uri,
-            verification_uri_complete: raw.verification_uri_complete,
-            expires_in,
-            interval: raw.interval.unwrap_or(DEFAULT_INTERVAL_SECS),
-        })
+            .await?;
+        device_answer_from(reply, self.inner.insecure_http)
     }
 
     /// One poll of the token endpoint with a device code (RFC 8628 §3.4).

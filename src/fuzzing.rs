@@ -93,6 +93,43 @@ pub fn status_check(r: Response<'_>, quotable: bool) -> Result<()> {
     r.reply().error_for_status(body).map(drop)
 }
 
+/// A device authorization answer (RFC 8628 §3.2), as `device_authorization`
+/// reads it.
+pub fn device_authorization_response(
+    r: Response<'_>,
+) -> Result<crate::device_authorization::DeviceAuthorizationResponse> {
+    crate::device_authorization::device_answer_from(r.reply(), false)
+}
+
+/// A CIBA authentication request's answer (CIBA Core §7.3), as
+/// `backchannel_authentication` reads it.
+pub fn backchannel_authentication_response(
+    r: Response<'_>,
+) -> Result<crate::ciba::BackchannelAuthenticationResponse> {
+    crate::ciba::ciba_answer_from(r.reply())
+}
+
+/// A token exchange answer (RFC 8693 §2.2), as `exchange_token` reads it.
+pub fn token_exchange_response(r: Response<'_>) -> Result<crate::token_exchange::TokenExchangeResponse> {
+    let reply = r.reply().error_for_status(Body::Sensitive)?;
+    crate::token_exchange::response_from(&reply)
+}
+
+/// A registration answer (RFC 7591 §3.2, RFC 7592 §3), as `register` reads
+/// it (`previous` `None`) or `read` and `update` do.
+pub fn registration_response(
+    registrar: &crate::registration::Registrar,
+    r: Response<'_>,
+    previous: Option<&crate::registration::RegisteredClient>,
+) -> Result<crate::registration::RegisteredClient> {
+    registrar.registered_from(r.reply(), previous)
+}
+
+/// A pushed authorization answer (RFC 9126 §2.2): its `request_uri`.
+pub fn pushed_authorization_response(r: Response<'_>) -> Result<String> {
+    crate::client::pushed::request_uri_from(r.reply())
+}
+
 /// A discovery document for `issuer`, checked as `discover` checks it, then
 /// made into a client by `builder` as `discover` does.
 pub fn discovery_response(

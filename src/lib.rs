@@ -57,12 +57,14 @@
 //! while the device polls. [`flow::DeviceLogin`] → [`flow::DeviceAuthorization`]
 //! (which holds the device code) → [`flow::Authenticated`], with the id_token
 //! verified; `slow_down`, `access_denied` and expiry are handled and typed
-//! (docs/protocol.md §2.9, §2.11). The endpoint comes from discovery.
+//! (docs/protocol.md §2.9, §2.11). The endpoint comes from discovery. The
+//! scope goes on the wire as given and must contain `openid`: a scope
+//! without it is refused before any request, never rewritten (CIBA alike).
 //!
 //! ```no_run
 //! use authing_oidc::flow::DeviceLogin;
 //! # async fn run(client: authing_oidc::AuthenticationClient) -> Result<(), authing_oidc::Error> {
-//! let device = DeviceLogin::new(client).scope("profile offline_access").start().await?;
+//! let device = DeviceLogin::new(client).scope("openid profile offline_access").start().await?;
 //! println!("Go to {} and enter {}", device.verification_uri(), device.user_code());
 //! let session = device.wait().await?; // or wait_until(shutdown_signal)
 //! # let _ = session; Ok(()) }

@@ -391,7 +391,11 @@ impl Registrar {
     /// with a `client_id` (the same one when reading or updating `previous`),
     /// a `client_secret_expires_at` beside any secret, a
     /// `registration_client_uri` fit for requests.
-    fn registered_from(&self, reply: Reply, previous: Option<&RegisteredClient>) -> Result<RegisteredClient> {
+    pub(crate) fn registered_from(
+        &self,
+        reply: Reply,
+        previous: Option<&RegisteredClient>,
+    ) -> Result<RegisteredClient> {
         // The answer holds the client secret and the registration access token.
         let reply = reply.error_for_status(Body::Sensitive)?;
         let mut members: Map<String, Value> = reply.json(Body::Sensitive)?;
@@ -436,7 +440,14 @@ impl Registrar {
             .or_else(|| previous.and_then(|p| p.registration_access_token.clone()));
         let registration_client_uri = match text(&mut members, "registration_client_uri")? {
             Some(u) => {
-                provider_url("registration_client_uri", &u, self.insecure_http)?;
+                // The provider's answer, not our configuration: an invalid answer, its text
+                // scrubbed of what we sent (the initial or registration access token).
+                provider_url("registration_client_uri", &u, self.insecure_http).map_err(|e| {
+                    Error::InvalidResponse {
+                        endpoint: reply.endpoint.clone(),
+                        reason: reply.provider_text(&e.to_string()),
+                    }
+                })?;
                 Some(u)
             }
             None => previous.and_then(|p| p.registration_client_uri.clone()),

@@ -296,7 +296,8 @@ impl TokenExchangeResponse {
     }
 }
 
-fn response_from(reply: &Reply) -> Result<TokenExchangeResponse> {
+/// The checks of RFC 8693 §2.2 on a token endpoint's answer to an exchange.
+pub(crate) fn response_from(reply: &Reply) -> Result<TokenExchangeResponse> {
     let raw: RawExchangeResponse = reply.json(Body::Sensitive)?;
     TokenExchangeResponse::from_raw(raw).map_err(|reason| Error::InvalidResponse {
         endpoint: reply.endpoint.clone(),

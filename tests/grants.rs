@@ -98,7 +98,23 @@ async fn device_flow_requests_on_the_wire() {
         ),
     );
     server.on("/token", Canned::json(400, json!({"error": "access_denied"})));
-    let device = DeviceLogin::new(client).scope("profile").start().await.unwrap();
+    // A scope without openid is refused before any request, not rewritten.
+    let e = DeviceLogin::new(client.clone())
+        .scope("profile")
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::InvalidInput(m) if m.contains("openid")),
+        "{e:?}"
+    );
+    assert!(server.requests().iter().all(|r| r.path != "/device/auth"));
+    // The configured scope goes byte for byte: its order and spacing kept, openid not moved.
+    let device = DeviceLogin::new(client)
+        .scope("profile  openid")
+        .start()
+        .await
+        .unwrap();
     assert_eq!(device.user_code(), "ABCD-EFGH");
     assert!(device.verification_uri().ends_with("/device"));
     assert!(
@@ -120,7 +136,7 @@ async fn device_flow_requests_on_the_wire() {
         .find(|r| r.path == "/device/auth")
         .unwrap();
     let f = form(&auth);
-    assert_eq!(one(&f, "scope"), "openid profile");
+    assert_eq!(one(&f, "scope"), "profile  openid");
     assert_eq!(one(&f, "client_id"), "app");
     assert_eq!(one(&f, "client_secret"), "app-secret");
     let polls = token_requests(&server);
@@ -148,6 +164,19 @@ async fn device_authorization_answers_are_checked() {
             "{body}: {e:?}"
         );
     }
+    // A provider's URI is its answer: a bad one is an invalid answer, and a client secret it
+    // echoes is scrubbed from the error.
+    server.on(
+        "/device/auth",
+        Canned::json(
+            200,
+            json!({"device_code": "d", "user_code": "U", "expires_in": 30,
+            "verification_uri": "http://op.example/device?echo=app-secret"}),
+        ),
+    );
+    let e = client.device_authorization("openid").await.unwrap_err();
+    assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
+    assert!(!format!("{e} {e:?}").contains("app-secret"), "{e}");
     // No interval: RFC 8628's default of 5 s.
     server.on(
         "/device/auth",
@@ -182,8 +211,21 @@ async fn ciba_requests_on_the_wire() {
         ),
     );
     server.on("/token", Canned::json(400, json!({"error": "expired_token"})));
+    // CIBA Core §7.1 requires openid: a scope without it is refused before any request.
+    for scope in ["email", "openid-like email", "OPENID email"] {
+        let e = BackchannelLogin::new(client.clone(), UserHint::LoginHint("alice@example.com".into()))
+            .scope(scope)
+            .start()
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidInput(m) if m.contains("openid")),
+            "{scope}: {e:?}"
+        );
+    }
+    assert!(server.requests().iter().all(|r| r.path != "/backchannel"));
     let waiting = BackchannelLogin::new(client, UserHint::LoginHint("alice@example.com".into()))
-        .scope("email")
+        .scope("email openid")
         .binding_message("W4SCT")
         .start()
         .await
@@ -207,7 +249,7 @@ async fn ciba_requests_on_the_wire() {
         .find(|r| r.path == "/backchannel")
         .unwrap();
     let f = form(&req);
-    assert_eq!(one(&f, "scope"), "openid email");
+    assert_eq!(one(&f, "scope"), "email openid", "sent as configured");
     assert_eq!(one(&f, "login_hint"), "alice@example.com");
     assert_eq!(one(&f, "binding_message"), "W4SCT");
     assert_eq!(one(&f, "client_secret"), "app-secret");
@@ -385,6 +427,14 @@ async fn registration_on_the_wire() {
         matches!(e, Error::ClientSecretExpired { expired_at: 1_000 }),
         "{e:?}"
     );
+    // A registration_client_uri unfit for requests is an invalid answer; the initial access
+    // token it echoes is scrubbed from the error.
+    let mut echoed = registered.clone();
+    echoed["registration_client_uri"] = json!("ftp://op.example/reg?echo=initial-1");
+    server.on("/reg", Canned::json(201, echoed));
+    let e = registrar.register(&metadata, Some(&iat)).await.unwrap_err();
+    assert!(matches!(e, Error::InvalidResponse { .. }), "{e:?}");
+    assert!(!format!("{e} {e:?}").contains("initial-1"), "{e}");
     // Server-assigned members are not client metadata.
     let bad = ClientMetadata::new().set("client_id", json!("mine"));
     assert!(matches!(
@@ -548,7 +598,7 @@ async fn ciba_decide(op: &PanvaProvider, approve: bool) -> Value {
 async fn ciba_approved_and_denied() {
     let (op, client) = ciba_op().await;
     let waiting = BackchannelLogin::new(client.clone(), UserHint::LoginHint("erin".into()))
-        .scope("profile")
+        .scope("openid profile")
         .binding_message("W4SCT")
         .start()
         .await

@@ -135,6 +135,111 @@ impl Seeds {
     }
 }
 
+/// The `grant_answers` seeds: for each answer the target's first byte picks
+/// (0 device authorization, 1 CIBA, 2 token exchange, 3 registration, 4 a
+/// registration read, 5 PAR), the wire tests' accepted answer (tests/grants.rs,
+/// tests/interop_fapi2.rs), each with one rule broken, and an error answer
+/// that echoes a canary secret.
+fn grant_answers(seeds: &mut Seeds) {
+    let op = "https://op.fuzz.example";
+    let registered = json!({"client_id": "fuzz-registered", "client_secret": "new-secret",
+        "client_secret_expires_at": 0, "registration_access_token": "rat-1",
+        "registration_client_uri": format!("{op}/reg/fuzz-registered"),
+        "redirect_uris": ["https://app.example/cb"], "token_endpoint_auth_method": "client_secret_basic"});
+    let broken = |value: &Value, name: &str, to: Value| {
+        let mut v = value.clone();
+        if to.is_null() {
+            v.as_object_mut().unwrap().remove(name);
+        } else {
+            v[name] = to;
+        }
+        v
+    };
+    let device = json!({"device_code": "dc-1", "user_code": "ABCD-EFGH",
+        "verification_uri": format!("{op}/device"),
+        "verification_uri_complete": format!("{op}/device?user_code=ABCD-EFGH"),
+        "expires_in": 30, "interval": 1});
+    let ciba = json!({"auth_req_id": "arid-1", "expires_in": 60, "interval": 1});
+    let exchange = json!({"access_token": "issued", "expires_in": 60, "token_type": "N_A",
+        "issued_token_type": "urn:ietf:params:oauth:token-type:id_token"});
+    let par = json!({"request_uri": "urn:ietf:params:oauth:request_uri:fuzz-1", "expires_in": 60});
+    let cases: Vec<(u8, u16, Value)> = vec![
+        (0, 200, device.clone()),
+        (0, 200, broken(&device, "device_code", Value::Null)),
+        (
+            0,
+            200,
+            broken(
+                &device,
+                "verification_uri",
+                json!("http://op.fuzz.example/device"),
+            ),
+        ),
+        (
+            0,
+            200,
+            broken(
+                &device,
+                "verification_uri_complete",
+                json!("https://op/SECRET-code-Zq9x#x"),
+            ),
+        ),
+        (0, 200, broken(&device, "expires_in", json!("30"))),
+        (1, 200, ciba.clone()),
+        (1, 200, broken(&ciba, "expires_in", json!(0))),
+        (1, 200, broken(&ciba, "auth_req_id", json!(""))),
+        (2, 200, exchange.clone()),
+        (
+            2,
+            200,
+            broken(
+                &exchange,
+                "issued_token_type",
+                json!("urn:ietf:params:oauth:token-type:access_token"),
+            ),
+        ),
+        (
+            2,
+            200,
+            broken(&exchange, "token_type", json!("SECRET-verifier-Xw7y")),
+        ),
+        (3, 201, registered.clone()),
+        (
+            3,
+            201,
+            broken(&registered, "client_secret_expires_at", Value::Null),
+        ),
+        (
+            3,
+            201,
+            broken(
+                &registered,
+                "registration_client_uri",
+                json!("ftp://SECRET client+secret/="),
+            ),
+        ),
+        (
+            4,
+            200,
+            broken(&registered, "registration_access_token", Value::Null),
+        ),
+        (4, 200, broken(&registered, "client_id", json!("another-client"))),
+        (5, 201, par.clone()),
+        (5, 201, broken(&par, "request_uri", json!(""))),
+    ];
+    for (selector, status, body) in cases {
+        let mut seed = vec![selector];
+        seed.extend(unframe(status, false, None, body.to_string().as_bytes()));
+        seeds.add("grant_answers", seed);
+    }
+    let echo = json!({"error": "invalid_request", "error_description": "SECRET-code-Zq9x was wrong"});
+    for selector in 0..6u8 {
+        let mut seed = vec![selector];
+        seed.extend(unframe(400, false, None, echo.to_string().as_bytes()));
+        seeds.add("grant_answers", seed);
+    }
+}
+
 /// The `other_jwts` seeds: valid logout tokens and access tokens (the target's
 /// first byte picks the verifier), and each with one rule broken.
 fn other_jwts(k: &Keys, seeds: &mut Seeds) {
@@ -344,6 +449,7 @@ fn curated(k: &Keys, seeds: &mut Seeds) {
     let id_token = id_tokens(k, seeds);
     other_jwts(k, seeds);
     access_token_claims(seeds);
+    grant_answers(seeds);
 
     // The wire tests' token bodies.
     let token_body = json!({"access_token": ACCESS_TOKEN, "expires_in": 3600, "id_token": id_token,

@@ -9,13 +9,29 @@ use url::Url;
 use super::{AuthenticationClient, Endpoint};
 use crate::authorize::{self, AuthorizeContext, AuthorizeParams, AuthorizeUrl};
 use crate::error::{Error, Result};
-use crate::http::{Body, Form};
+use crate::http::{Body, Form, Reply};
 
 /// The provider's answer to a pushed authorization request (RFC 9126 §2.2).
 #[derive(Deserialize)]
 struct PushedAnswer {
     request_uri: String,
     expires_in: u64,
+}
+
+/// The checks of RFC 9126 §2.2 on a pushed authorization answer: its
+/// `request_uri` (which goes into the browser's URL, encoded).
+pub(crate) fn request_uri_from(reply: Reply) -> Result<String> {
+    let reply = reply.error_for_status(Body::Quotable)?;
+    // RFC 9126 §2.2 says 201; a 200 with the same body is taken too.
+    let answer: PushedAnswer = reply.json(Body::Quotable)?;
+    if answer.request_uri.is_empty() {
+        return Err(Error::InvalidResponse {
+            endpoint: reply.endpoint.clone(),
+            reason: "the pushed authorization response has an empty request_uri".to_owned(),
+        });
+    }
+    tracing::debug!(expires_in = answer.expires_in, "authorization request pushed");
+    Ok(answer.request_uri)
 }
 
 impl AuthenticationClient {
@@ -158,21 +174,12 @@ impl AuthenticationClient {
                 Some(self.inner.token_auth),
                 dpop,
             )
-            .await?
-            .error_for_status(Body::Quotable)?;
-        // RFC 9126 §2.2 says 201; a 200 with the same body is taken too.
-        let answer: PushedAnswer = reply.json(Body::Quotable)?;
-        if answer.request_uri.is_empty() {
-            return Err(Error::InvalidResponse {
-                endpoint: reply.endpoint.clone(),
-                reason: "the pushed authorization response has an empty request_uri".to_owned(),
-            });
-        }
-        tracing::debug!(expires_in = answer.expires_in, "authorization request pushed");
+            .await?;
+        let request_uri = request_uri_from(reply)?;
         let mut url: Url = prepared.endpoint.clone();
         url.query_pairs_mut()
             .append_pair("client_id", &self.inner.app_id)
-            .append_pair("request_uri", &answer.request_uri);
+            .append_pair("request_uri", &request_uri);
         Ok(prepared.into_url(url))
     }
 }

@@ -31,7 +31,10 @@ impl BackchannelLogin {
         }
     }
 
-    /// The scope; `openid` is added when missing.
+    /// The scope, sent byte for byte as given; it must contain `openid` (CIBA
+    /// Core §7.1): [`start`](Self::start) refuses a scope without it
+    /// ([`Error::InvalidInput`](crate::Error::InvalidInput), before any
+    /// request) rather than rewrite it.
     pub fn scope(mut self, scope: &str) -> Self {
         self.request = self.request.scope(scope);
         self

@@ -31,20 +31,22 @@ impl DeviceLogin {
         }
     }
 
-    /// The scope; `openid` is added when missing, as in the login flow, so
-    /// the session has a verified id_token.
+    /// The scope, sent byte for byte as given. It must contain `openid`:
+    /// the flow ends in a session with a verified id_token, so
+    /// [`start`](Self::start) refuses a scope without it
+    /// ([`Error::InvalidInput`](crate::Error::InvalidInput), before any
+    /// request) rather than rewrite it. An OAuth-only device grant is
+    /// [`AuthenticationClient::device_authorization`] with
+    /// [`AuthenticationClient::poll_device_token`].
     pub fn scope(mut self, scope: &str) -> Self {
-        self.scope = if scope.split_whitespace().any(|s| s == "openid") {
-            scope.to_owned()
-        } else {
-            format!("openid {scope}").trim().to_owned()
-        };
+        self.scope = scope.to_owned();
         self
     }
 
     /// Sends the device authorization request (RFC 8628 §3.1) and returns
     /// what to show the user.
     pub async fn start(self) -> Result<DeviceAuthorization> {
+        crate::authorize::require_openid(&self.scope, "device login")?;
         let answer = self.client.device_authorization(&self.scope).await?;
         let started = Instant::now();
         tracing::info!(

@@ -396,7 +396,7 @@ pub enum Command {
     /// "verification_uri_complete", "expires_in"} on stderr at once, polls, then prints
     /// what `finish` prints.
     DeviceLogin {
-        /// The scope (openid is always added) [default: openid].
+        /// The scope, sent as given; it must contain openid [default: openid].
         #[arg(long)]
         scope: Option<String>,
         /// Save the session to FILE (created 0600) or redis://HOST:PORT/KEY;
@@ -413,7 +413,7 @@ pub enum Command {
         /// A short message shown on both devices.
         #[arg(long)]
         binding_message: Option<String>,
-        /// The scope (openid is always added) [default: openid].
+        /// The scope, sent as given; it must contain openid [default: openid].
         #[arg(long)]
         scope: Option<String>,
         /// Save the session to FILE (created 0600) or redis://HOST:PORT/KEY;

@@ -460,7 +460,12 @@ async fn grant_commands() {
     let (code, out, rest) = device_login(
         &op,
         true,
-        &["--scope", "profile offline_access", "--session", s(&session)],
+        &[
+            "--scope",
+            "openid profile offline_access",
+            "--session",
+            s(&session),
+        ],
     )
     .await;
     assert_eq!(code, 0, "{out} {rest:?}");
@@ -478,6 +483,22 @@ async fn grant_commands() {
     let error: serde_json::Value = serde_json::from_str(rest.last().unwrap()).unwrap();
     assert_eq!(error["error"]["kind"], "authorization_error");
 
+    // A --scope without openid is refused before any request (exit 2, where the provider's
+    // refusal would be exit 1 op_error), never rewritten.
+    for (grant, extra) in [("device-login", None), ("ciba-login", Some("hank"))] {
+        let mut cmd = bare();
+        cmd.env("AUTHING_ISSUER", op.issuer())
+            .env("AUTHING_APP_ID", "rp-ciba")
+            .env("AUTHING_APP_SECRET", CIBA_SECRET)
+            .args([grant, "--scope", "profile"]);
+        if let Some(hint) = extra {
+            cmd.args(["--login-hint", hint]);
+        }
+        let r = run(cmd).await;
+        assert_eq!(r.err(2), "usage", "{grant}");
+        assert!(r.stderr.contains("openid"), "{}", r.stderr);
+    }
+
     // ciba-login, approved on "the user's device" while the command polls.
     let mut cmd = bare();
     cmd.env("AUTHING_ISSUER", op.issuer())
@@ -490,7 +511,7 @@ async fn grant_commands() {
             "--binding-message",
             "W4SCT",
             "--scope",
-            "profile",
+            "openid profile",
         ]);
     let running = tokio::spawn(run(cmd));
     let request = loop {
@@ -919,4 +940,170 @@ async fn redis_session_refreshes_once_across_processes() {
         base64::engine::general_purpose::STANDARD.encode([8u8; 32]),
     );
     assert_eq!(run(other_key).await.err(2), "file");
+}
+
+/// The provider's back-channel deliveries to this test: `POST /backchannel-logout` on 127.0.0.1,
+/// answered 200 (Back-Channel Logout §2.8); each delivered `logout_token` is sent on the channel.
+async fn logout_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let n = socket.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let length = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if buf.len() < end + 4 + length {
+                        continue;
+                    }
+                    let body = &buf[end + 4..end + 4 + length];
+                    if let Some((_, token)) =
+                        url::form_urlencoded::parse(body).find(|(k, _)| k == "logout_token")
+                    {
+                        let _ = tx.send(token.into_owned());
+                    }
+                    let _ = socket
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
+                        )
+                        .await;
+                    return;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}/backchannel-logout"), rx)
+}
+
+const BCL_SECRET: &str = "rp-bcl-cli-secret-0123456789abcdef0123456789";
+
+/// Back-channel logout and signed userinfo through the binary, with tokens panva really issued:
+/// a login by `begin`/`finish`, a signed (`application/jwt`) userinfo answer verified by
+/// `userinfo`, then an RP-initiated logout whose back-channel logout token `verify-logout-token`
+/// verifies (naming the login's `sid`), and refuses as another client's (its `aud`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logout_token_and_signed_userinfo_from_panva() {
+    use serde_json::json;
+    let (endpoint, mut delivered) = logout_receiver().await;
+    let op = PanvaProvider::start(
+        PanvaOptions::default()
+            .plugin("plugins/backchannel.mjs")
+            .plugin("plugins/jwtresp.mjs")
+            .client(json!({
+                "client_id": "rp-bcl-cli", "client_secret": BCL_SECRET,
+                "grant_types": ["authorization_code"], "response_types": ["code"],
+                "redirect_uris": [panva::CALLBACK], "post_logout_redirect_uris": [panva::CALLBACK],
+                "token_endpoint_auth_method": "client_secret_post",
+                "id_token_signed_response_alg": "RS256", "userinfo_signed_response_alg": "RS256",
+                "backchannel_logout_uri": endpoint, "backchannel_logout_session_required": true,
+            })),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let pending = dir.path().join("p.json");
+    let cli = |app_id: &str, secret: &str, args: &[&str]| {
+        let mut cmd = bare();
+        cmd.env("AUTHING_ISSUER", op.issuer())
+            .env("AUTHING_APP_ID", app_id)
+            .env("AUTHING_APP_SECRET", secret)
+            .env("AUTHING_APP_REDIRECT_URI", panva::CALLBACK)
+            .args(args);
+        run(cmd)
+    };
+    let ours = |args: &[&str]| cli("rp-bcl-cli", BCL_SECRET, args);
+
+    let url = ours(&["begin", "--scope", "openid", "--pending", s(&pending)])
+        .await
+        .ok()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut browser = op.browser();
+    let callback = match browser.login(&url, "ivy").await.unwrap() {
+        Callback::Redirect(u) => u,
+        other => panic!("{other:?}"),
+    };
+    let out = ours(&["finish", "--pending", s(&pending), "--callback", &callback])
+        .await
+        .ok();
+    let sid = out["claims"]["sid"]
+        .as_str()
+        .expect("sid in the id_token")
+        .to_owned();
+    let id_token = out["token_set"]["id_token"].as_str().unwrap().to_owned();
+    let access_token = out["token_set"]["access_token"].as_str().unwrap().to_owned();
+
+    // Userinfo answered as a signed JWT (jwtUserinfo), verified by its content type.
+    let me = ours(&["userinfo", "--access-token", &access_token]).await.ok();
+    assert_eq!(me["sub"], "ivy", "{me}");
+
+    // RP-initiated logout in the same browser; the provider delivers a logout token to us.
+    let logout = ours(&[
+        "logout-url",
+        "--expert",
+        "--id-token",
+        &id_token,
+        "--post-logout-redirect-uri",
+        panva::CALLBACK,
+    ])
+    .await
+    .ok()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let end = browser.follow(&logout).await.unwrap();
+    assert!(end.url().starts_with(panva::CALLBACK), "{end:?}");
+    let token = tokio::time::timeout(std::time::Duration::from_secs(10), delivered.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no delivery: {}", op.log()))
+        .unwrap();
+    assert!(
+        op.log().contains("backchannel.success client=rp-bcl-cli"),
+        "{}",
+        op.log()
+    );
+    let file = dir.path().join("logout-token");
+    std::fs::write(&file, &token).unwrap();
+    let at_file = format!("@{}", s(&file));
+    let verified = ours(&["verify-logout-token", "--logout-token", &at_file])
+        .await
+        .ok();
+    assert_eq!(verified["iss"], op.issuer());
+    assert_eq!(verified["sub"], "ivy");
+    assert_eq!(verified["sid"], sid.as_str());
+    assert!(
+        verified["jti"].as_str().is_some_and(|j| !j.is_empty()),
+        "{verified}"
+    );
+    let mut keys: Vec<_> = verified.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(keys, ["iss", "jti", "sid", "sub"]);
+
+    // The same token checked as another client's: its aud is not that client, exit 1.
+    let (other, other_secret) = op.client(panva::RP_RS256);
+    let r = cli(
+        &other,
+        other_secret.as_deref().unwrap(),
+        &["verify-logout-token", "--logout-token", &at_file],
+    )
+    .await;
+    assert_eq!(r.err(1), "logout_token_invalid");
+    assert!(!r.stderr.contains(&token), "the token is never echoed");
 }
