@@ -146,12 +146,7 @@ where
     }
 
     fn commands(&self) -> fred::clients::WithOptions<C> {
-        self.client.with_options(&Options {
-            timeout: Some(self.command_timeout),
-            fail_fast: true,
-            max_attempts: Some(1),
-            ..Options::default()
-        })
+        one_attempt(&self.client, self.command_timeout)
     }
 
     async fn load_session(&self, key: &str) -> Result<Option<SavedSession>, Error> {
@@ -299,4 +294,15 @@ fn unavailable(e: fred::error::Error) -> Error {
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::Store(StoreError::invalid(message))
+}
+
+/// The client with the options every command of this crate runs under: one attempt, failing fast
+/// after `timeout`, so that an unreachable Redis is a transient error instead of a wait.
+pub(crate) fn one_attempt<C: ClientLike>(client: &C, timeout: Duration) -> fred::clients::WithOptions<C> {
+    client.with_options(&Options {
+        timeout: Some(timeout),
+        fail_fast: true,
+        max_attempts: Some(1),
+        ..Options::default()
+    })
 }

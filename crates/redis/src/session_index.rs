@@ -7,7 +7,6 @@ use async_trait::async_trait;
 use authing_oidc_axum::backchannel::{IndexError, LogoutKey, SessionIndex};
 use fred::clients::Client;
 use fred::interfaces::{ClientLike, LuaInterface};
-use fred::types::config::Options;
 
 use crate::RedisSessionStore;
 
@@ -165,12 +164,7 @@ where
     }
 
     fn commands(&self) -> fred::clients::WithOptions<C> {
-        self.client.with_options(&Options {
-            timeout: Some(self.command_timeout),
-            fail_fast: true,
-            max_attempts: Some(1),
-            ..Options::default()
-        })
+        crate::redis_store::one_attempt(&self.client, self.command_timeout)
     }
 }
 

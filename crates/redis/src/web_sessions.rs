@@ -16,7 +16,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use fred::clients::Client;
 use fred::interfaces::{ClientLike, KeysInterface};
-use fred::types::config::Options;
 use fred::types::{Expiration, SetOptions};
 use secrecy::ExposeSecret as _;
 use tower_sessions_core::session::{Id, Record};
@@ -84,12 +83,7 @@ where
     }
 
     fn commands(&self) -> fred::clients::WithOptions<C> {
-        self.client.with_options(&Options {
-            timeout: Some(self.command_timeout),
-            fail_fast: true,
-            max_attempts: Some(1),
-            ..Options::default()
-        })
+        crate::redis_store::one_attempt(&self.client, self.command_timeout)
     }
 
     /// `SET` with `NX` (create) or `XX` (save); `false` when the condition did not hold.
