@@ -40,8 +40,9 @@ pub(crate) fn deadline(started: Instant, lifetime: Duration) -> Instant {
 /// No poll is sent at or after `deadline`: when the next one would be, the
 /// wait runs out the deadline and ends with [`Error::AuthorizationExpired`]. The provider's `access_denied` becomes
 /// [`Error::Authorization`] (so [`Error::is_access_denied`] holds), its
-/// `expired_token` [`Error::AuthorizationExpired`]; any other error ends the
-/// wait as it is.
+/// `expired_token` [`Error::AuthorizationExpired`]; a transport error or a
+/// timeout doubles the interval and polls again (RFC 8628 §3.5); any other
+/// error ends the wait as it is.
 pub(crate) async fn until_answered<F, Fut>(
     grant: &'static str,
     mut interval: Duration,
@@ -70,6 +71,18 @@ where
         tokio::time::sleep_until(next).await;
         match request().await {
             Ok(tokens) => return Ok(tokens),
+            // RFC 8628 §3.5: on a connection failure or timeout the client polls again, less
+            // often (the interval doubles each time). A poll is repeatable, and a wait of
+            // minutes should not end because one pooled connection was closed by the server.
+            Err(e @ (Error::Transport { .. } | Error::Timeout { .. })) => {
+                interval = interval.saturating_mul(2).min(MAX_INTERVAL);
+                tracing::debug!(
+                    grant,
+                    error = %e,
+                    interval_secs = interval.as_secs(),
+                    "poll not answered: polling less often"
+                );
+            }
             Err(e) => match e.oauth_error() {
                 Some("authorization_pending") => {}
                 Some("slow_down") => {
@@ -188,6 +201,30 @@ mod tests {
         let (out, at) = script(vec![Err(op("authorization_pending")), Ok(tokens())], 2, 60).await;
         assert!(out.is_ok());
         assert_eq!(at, vec![2, 4]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_not_answered_doubles_the_interval_and_polls_again() {
+        let reset = || Error::Transport {
+            endpoint: "token".into(),
+            message: "connection reset by peer".into(),
+        };
+        let answers = vec![
+            Err(reset()),
+            Err(Error::Timeout {
+                endpoint: "token".into(),
+            }),
+            Err(op("authorization_pending")),
+            Ok(tokens()),
+        ];
+        let (out, at) = script(answers, 2, 60).await;
+        assert!(out.is_ok());
+        // 2 s, then 4 s after the reset, 8 s after the timeout, 8 s after the pending answer.
+        assert_eq!(at, vec![2, 6, 14, 22]);
+        // Until the grant's lifetime runs out, not past it.
+        let (out, at) = script((0..10).map(|_| Err(reset())).collect(), 2, 60).await;
+        assert!(matches!(out, Err(Error::AuthorizationExpired { .. })), "{out:?}");
+        assert_eq!(at, vec![2, 6, 14, 30]);
     }
 
     #[tokio::test(start_paused = true)]
