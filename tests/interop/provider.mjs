@@ -312,6 +312,13 @@ const server = http.createServer((req, res) => {
   handler(req, res);
 });
 
+// Node closes an idle keep-alive connection after 5 s by default; a client whose next request
+// (a device poll 6 s after a slow_down) reuses that connection just as it closes gets a reset.
+// The SDK polls again after one (RFC 8628 §3.5), but then at twice the interval, which the
+// tests that measure the interval at the provider would read as a failure: keep idle
+// connections longer than any test's pause.
+server.keepAliveTimeout = 60_000;
+server.headersTimeout = 61_000;
 server.on('error', (err) => fail(`cannot listen on 127.0.0.1:${port}: ${err.message}`));
 server.listen(port, '127.0.0.1', () => {
   const actualPort = server.address().port;
