@@ -18,6 +18,37 @@ use authing_oidc::{
 use mock::{Canned, MockServer};
 use serde_json::json;
 
+/// Fails to compile when `$ty` implements `$trait`: the call below resolves to one impl of
+/// `NotImplemented<_>` when only the blanket one applies, and is ambiguous (a compile error) when
+/// the second one, for types with the trait, applies too. Each type and trait is its own
+/// assertion, so the error names exactly the secret type that gained the trait.
+macro_rules! assert_not_implemented {
+    ($trait:path: $($ty:ty),+ $(,)?) => {$(
+        const _: fn() = || {
+            trait NotImplemented<Marker> {
+                fn check() {}
+            }
+            impl<T: ?Sized> NotImplemented<()> for T {}
+            struct HasTrait;
+            impl<T: ?Sized + $trait> NotImplemented<HasTrait> for T {}
+            <$ty as NotImplemented<_>>::check();
+        };
+    )+};
+}
+
+// A secret printed with `{}` lands in logs and error messages; one that derefs to `str` can be
+// passed to any `&str` API, `format!` and loggers included; one serialized into a response, a
+// cookie or a log record leaves the process in clear.
+assert_not_implemented!(std::fmt::Display: ClientSecret, AccessToken, RefreshToken, IdToken,
+    AuthorizationCode, CodeVerifier, State, Nonce, AccessSecret);
+assert_not_implemented!(std::ops::Deref<Target = str>: ClientSecret, AccessToken, RefreshToken,
+    IdToken, AuthorizationCode, CodeVerifier, State, Nonce, AccessSecret);
+assert_not_implemented!(serde::Serialize: ClientSecret, AccessToken, RefreshToken, IdToken,
+    AuthorizationCode, CodeVerifier, State, Nonce, AccessSecret);
+// An `Authenticated` is built by the verifying flow, never deserialized from unverified data
+// (a restore goes through `restore_from_trusted_store`, which checks issuer and client).
+assert_not_implemented!(serde::de::DeserializeOwned: authing_oidc::flow::Authenticated);
+
 const CANARIES: [&str; 9] = [
     "CANARY-client-secret",
     "CANARY-access-token",

@@ -27,7 +27,62 @@
 //! [`Authenticated`] cannot be built from tokens except by the verifying
 //! flow, a restore from a store the caller vouches for
 //! ([`Authenticated::restore_from_trusted_store`]), or
-//! [`Authenticated::insecure_from_unverified_tokens`].
+//! [`Authenticated::insecure_from_unverified_tokens`]. Each of the following
+//! is the example above with one misuse in it, and each is refused by the
+//! compiler (these examples are compile-fail doctests):
+//!
+//! ```compile_fail,E0599
+//! # use authing_oidc::{AuthenticationClient, flow::{CallbackParams, Unauthorized}};
+//! # async fn misuse(client: AuthenticationClient, callback: CallbackParams) {
+//! // A login that was never started has no callback to complete.
+//! let _ = Unauthorized::new(client).complete(callback).await;
+//! # }
+//! ```
+//!
+//! ```compile_fail,E0382
+//! # use authing_oidc::flow::{CallbackParams, PendingCallback};
+//! # async fn misuse(pending: PendingCallback, first: CallbackParams, second: CallbackParams) {
+//! // Completing consumes the pending login: a second completion is a use after move.
+//! let _ = pending.complete(first).await;
+//! let _ = pending.complete(second).await;
+//! # }
+//! ```
+//!
+//! ```compile_fail,E0599
+//! # use authing_oidc::flow::PendingCallback;
+//! # async fn misuse(pending: PendingCallback) {
+//! // A pending login hands out no tokens …
+//! let _ = pending.access_token().await;
+//! # }
+//! ```
+//!
+//! ```compile_fail,E0599
+//! # use authing_oidc::{AuthenticationClient, flow::Unauthorized};
+//! # async fn misuse(client: AuthenticationClient) {
+//! // … and neither does one that was never started.
+//! let _ = Unauthorized::new(client).access_token().await;
+//! # }
+//! ```
+//!
+//! ```compile_fail,E0599
+//! # use authing_oidc::{AuthenticationClient, TokenSet, flow::Authenticated};
+//! # fn misuse(client: AuthenticationClient, tokens: TokenSet) {
+//! // No constructor takes unverified tokens under an innocent name.
+//! let _ = Authenticated::new(client, tokens);
+//! # }
+//! ```
+//!
+//! ```compile_fail,E0616
+//! # use authing_oidc::flow::PendingCallback;
+//! # fn misuse(pending: PendingCallback) {
+//! // The PKCE verifier and the nonce stay inside the pending login.
+//! let _ = pending.secrets;
+//! # }
+//! ```
+//!
+//! That no secret type implements `Display`, `Deref<Target = str>` or
+//! `Serialize`, and that [`Authenticated`] does not implement `Deserialize`, is
+//! asserted at compile time in `tests/secrecy.rs`.
 //!
 //! Two more flows end in the same [`Authenticated`], waiting for the user by
 //! polling instead of a callback (docs/protocol.md §2.11): the device flow
