@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest as _, Sha256};
 use url::Url;
+use zeroize::Zeroizing;
 
 use crate::config::SigningAlgorithm;
 use crate::error::{Error, Result};
@@ -72,7 +73,8 @@ impl std::fmt::Debug for DpopKey {
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SavedDpopKey {
     alg: String,
-    pkcs8: String,
+    /// Wiped when dropped.
+    pkcs8: Zeroizing<String>,
 }
 
 impl std::fmt::Debug for SavedDpopKey {
@@ -88,7 +90,8 @@ impl DpopKey {
     /// CSPRNG.
     pub fn generate(alg: SigningAlgorithm) -> Result<Self> {
         let failed = || Error::config("the operating system's random generator failed to make a DPoP key");
-        let der: Vec<u8> = match alg {
+        // The key leaves aws-lc's buffer (wiped on drop) only into buffers wiped on drop.
+        let der: Zeroizing<Vec<u8>> = Zeroizing::new(match alg {
             SigningAlgorithm::ES256 => {
                 EcdsaKeyPair::generate_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
                     .map_err(|_| failed())?
@@ -106,11 +109,11 @@ impl DpopKey {
                 .as_ref()
                 .to_vec(),
             other => return Err(unsupported(other)),
-        };
+        });
         Self::from_pkcs8(alg, der)
     }
 
-    fn from_pkcs8(alg: SigningAlgorithm, der: Vec<u8>) -> Result<Self> {
+    fn from_pkcs8(alg: SigningAlgorithm, der: Zeroizing<Vec<u8>>) -> Result<Self> {
         let rejected = || Error::Restore(format!("the DPoP key does not fit {}", alg.as_str()));
         let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
         let jwk = match alg {
@@ -142,7 +145,8 @@ impl DpopKey {
         let thumbprint = jwk_thumbprint(&jwk).ok_or_else(rejected)?;
         Ok(DpopKey {
             alg,
-            pkcs8: SecretSlice::from(der),
+            // Copied at its exact size into the secret box; `der` is wiped on return.
+            pkcs8: SecretSlice::from(der.to_vec()),
             signer,
             jwk,
             thumbprint,
@@ -198,7 +202,7 @@ impl DpopKey {
     pub(crate) fn export_with_secrets(&self) -> SavedDpopKey {
         SavedDpopKey {
             alg: self.alg.as_str().to_owned(),
-            pkcs8: URL_SAFE_NO_PAD.encode(self.pkcs8.expose_secret()),
+            pkcs8: Zeroizing::new(URL_SAFE_NO_PAD.encode(self.pkcs8.expose_secret())),
         }
     }
 
@@ -211,7 +215,8 @@ impl DpopKey {
             .filter(|a| DPOP_ALGORITHMS.contains(a))
             .ok_or_else(|| Error::Restore(format!("unknown DPoP key algorithm {:?}", saved.alg)))?;
         let der = URL_SAFE_NO_PAD
-            .decode(&saved.pkcs8)
+            .decode(saved.pkcs8.as_bytes())
+            .map(Zeroizing::new)
             .map_err(|_| Error::Restore("the saved DPoP key is not base64url".to_owned()))?;
         Self::from_pkcs8(alg, der)
     }
@@ -350,7 +355,7 @@ mod tests {
         assert!(DpopKey::generate(SigningAlgorithm::RS256).is_err());
         let saved = SavedDpopKey {
             alg: "ES256".into(),
-            pkcs8: "AAAA".into(),
+            pkcs8: Zeroizing::new("AAAA".into()),
         };
         assert!(matches!(DpopKey::restore(&saved), Err(Error::Restore(_))));
         let key = DpopKey::generate(SigningAlgorithm::EdDSA).unwrap();

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use secrecy::{ExposeSecret as _, SecretSlice};
 use serde_json::{Map, Value, json};
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::config::SigningAlgorithm;
 use crate::error::{Error, Result};
@@ -112,10 +113,13 @@ impl ClientKey {
             .strip_prefix("-----BEGIN PRIVATE KEY-----")
             .and_then(|r| r.strip_suffix("-----END PRIVATE KEY-----"))
             .ok_or_else(|| rejected("PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) or a JWK"))?;
-        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        let der = STANDARD
-            .decode(b64)
-            .map_err(|_| rejected("valid PEM (bad base64)"))?;
+        // Every copy of the key made here is wiped when dropped, on success and on error.
+        let b64: Zeroizing<String> = Zeroizing::new(body.chars().filter(|c| !c.is_whitespace()).collect());
+        let der = Zeroizing::new(
+            STANDARD
+                .decode(b64.as_bytes())
+                .map_err(|_| rejected("valid PEM (bad base64)"))?,
+        );
         Self::from_pkcs8_der(&der)
     }
 
@@ -142,16 +146,17 @@ impl ClientKey {
     /// members, `EC` on P-256 or P-384 with `d`, `OKP` Ed25519 with `d`. Its
     /// `kid` and `alg`, when present, are kept.
     pub fn from_jwk(jwk: &str) -> Result<Self> {
-        let map: Map<String, Value> =
-            serde_json::from_str(jwk).map_err(|_| rejected("a JSON object (JWK)"))?;
+        let map = WipedOnDrop(serde_json::from_str(jwk).map_err(|_| rejected("a JSON object (JWK)"))?);
+        let map = &map.0;
         let text = |name: &str| -> Result<&str> {
             map.get(name)
                 .and_then(Value::as_str)
                 .ok_or_else(|| Error::config(format!("the client JWK has no {name:?} member")))
         };
-        let bytes = |name: &str| -> Result<Vec<u8>> {
+        let bytes = |name: &str| -> Result<Zeroizing<Vec<u8>>> {
             URL_SAFE_NO_PAD
                 .decode(text(name)?)
+                .map(Zeroizing::new)
                 .map_err(|_| Error::config(format!("the client JWK's {name:?} is not base64url")))
         };
         let mut key = match (text("kty")?, map.get("crv").and_then(Value::as_str)) {
@@ -171,8 +176,8 @@ impl ClientKey {
                     (&sig::ECDSA_P384_SHA384_FIXED_SIGNING, ClientKeyType::P384)
                 };
                 let mut point = vec![4u8];
-                point.extend(bytes("x")?);
-                point.extend(bytes("y")?);
+                point.extend_from_slice(&bytes("x")?);
+                point.extend_from_slice(&bytes("y")?);
                 let pair = EcdsaKeyPair::from_private_key_and_public_key(alg, &bytes("d")?, &point)
                     .map_err(|_| rejected("a usable EC JWK"))?;
                 Self::ecdsa(&pair, kty)?
@@ -301,40 +306,64 @@ impl ClientKey {
     }
 }
 
+/// The members of a parsed private JWK, whose strings are wiped when it is dropped.
+struct WipedOnDrop(Map<String, Value>);
+
+impl Drop for WipedOnDrop {
+    fn drop(&mut self) {
+        for value in self.0.values_mut() {
+            if let Value::String(text) = value {
+                text.zeroize();
+            }
+        }
+    }
+}
+
 /// DER of a PKCS#1 `RSAPrivateKey` (RFC 8017 §A.1.2) from the JWK's
-/// big-endian members n, e, d, p, q, dp, dq, qi.
-fn rsa_private_key_der(parts: &[Vec<u8>]) -> Vec<u8> {
-    let mut body = der_integer(&[0]);
-    for p in parts {
-        body.extend(der_integer(p));
+/// big-endian members n, e, d, p, q, dp, dq, qi. Every buffer holding key
+/// material is allocated once at its final size (no reallocation leaves a
+/// copy behind) and wiped when dropped.
+fn rsa_private_key_der(parts: &[Zeroizing<Vec<u8>>]) -> Zeroizing<Vec<u8>> {
+    let integers: Vec<Zeroizing<Vec<u8>>> = std::iter::once(der_integer(&[0]))
+        .chain(parts.iter().map(|p| der_integer(p)))
+        .collect();
+    let mut body = Zeroizing::new(Vec::with_capacity(integers.iter().map(|i| i.len()).sum()));
+    for integer in &integers {
+        body.extend_from_slice(integer);
     }
     der_tlv(0x30, &body)
 }
 
-fn der_integer(big_endian: &[u8]) -> Vec<u8> {
+fn der_integer(big_endian: &[u8]) -> Zeroizing<Vec<u8>> {
     let trimmed = match big_endian.iter().position(|b| *b != 0) {
         Some(i) => &big_endian[i..],
         None => &[0][..],
     };
-    let mut v = Vec::with_capacity(trimmed.len() + 1);
     // A set top bit would read as negative: DER prefixes a zero byte.
-    if trimmed[0] & 0x80 != 0 {
+    let pad = trimmed[0] & 0x80 != 0;
+    let mut v = Zeroizing::new(Vec::with_capacity(trimmed.len() + 1));
+    if pad {
         v.push(0);
     }
     v.extend_from_slice(trimmed);
     der_tlv(0x02, &v)
 }
 
-fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
+fn der_tlv(tag: u8, value: &[u8]) -> Zeroizing<Vec<u8>> {
     let len = value.len();
+    let len_bytes = len.to_be_bytes();
+    let skip = len_bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(len_bytes.len() - 1);
+    // Tag, the length's own length (long form), the length, the value.
+    let mut out = Zeroizing::new(Vec::with_capacity(2 + len_bytes.len() + len));
+    out.push(tag);
     if len < 0x80 {
         out.push(len as u8);
     } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
+        out.push(0x80 | (len_bytes.len() - skip) as u8);
+        out.extend_from_slice(&len_bytes[skip..]);
     }
     out.extend_from_slice(value);
     out
@@ -346,8 +375,8 @@ mod tests {
 
     #[test]
     fn der_lengths_and_integers() {
-        assert_eq!(der_integer(&[0x80]), vec![2, 2, 0, 0x80]);
-        assert_eq!(der_integer(&[0, 0, 5]), vec![2, 1, 5]);
+        assert_eq!(*der_integer(&[0x80]), vec![2, 2, 0, 0x80]);
+        assert_eq!(*der_integer(&[0, 0, 5]), vec![2, 1, 5]);
         assert_eq!(der_tlv(0x30, &[0; 200])[..3], [0x30, 0x81, 200]);
         assert_eq!(der_tlv(0x30, &[0; 300])[..4], [0x30, 0x82, 1, 44]);
     }
