@@ -318,7 +318,7 @@ mod tests {
             );
             let restored = DpopKey::restore(&key.export_with_secrets()).unwrap();
             assert_eq!(restored.thumbprint(), key.thumbprint());
-            assert!(!format!("{key:?}").contains(&key.export_with_secrets().pkcs8));
+            assert!(!format!("{key:?}").contains(key.export_with_secrets().pkcs8.as_str()));
         }
     }
 
