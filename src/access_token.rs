@@ -275,8 +275,13 @@ impl AccessTokenVerifier {
 
     /// [`verify_str`](Self::verify_str) when it needs no fetch (the JWKS is held, fresh, and
     /// has the token's key): then the whole check runs here, synchronously, with `now` (seconds
-    /// since the epoch, read by the caller) for the time claims; `None` otherwise.
-    pub(crate) fn verify_now_at(&self, token: &str, now: u64) -> Option<Result<AccessTokenClaims>> {
+    /// since the epoch, read by the caller) for the time claims; `None` otherwise. The token comes
+    /// with its dots found, as the caller told a JWT from an opaque token with them.
+    pub(crate) fn verify_now_at(
+        &self,
+        token: jose::jws::Compact<'_>,
+        now: u64,
+    ) -> Option<Result<AccessTokenClaims>> {
         let verified = match self.policy() {
             Ok(policy) => jose::verify_signature_now(token, policy, self.keys())?,
             Err(e) => Err(e),

@@ -97,7 +97,7 @@ pub(crate) async fn verify_signature<'t>(
     policy: Policy<'_>,
     keys: Keys<'_>,
 ) -> Result<Verified<'t>> {
-    let (jws, alg) = check_form(token, policy)?;
+    let (jws, alg) = check_form(jws::split(token)?, policy)?;
     let mut buf = [0u8; MAX_SIGNATURE];
     let signature = decode_signature(jws.signature, &mut buf)?;
     let message = jws.signing_input.as_bytes();
@@ -145,14 +145,16 @@ pub(crate) fn verify_with_own_key<'t>(
 /// [`verify_signature`] when it can finish without waiting: `None` when the
 /// JWKS has to be fetched first (none held, a stale set, no key for the
 /// token's `kid`), and the caller then awaits [`verify_signature`]. For a
-/// verifier on a hot path (the bearer layer), which then needs no future.
+/// verifier on a hot path (the bearer layer), which then needs no future. The token comes with
+/// its dots found ([`jws::Compact`]): the caller looked for them to tell a JWT from an opaque
+/// token.
 pub(crate) fn verify_signature_now<'t>(
-    token: &'t str,
+    token: jws::Compact<'t>,
     policy: Policy<'_>,
     keys: Keys<'_>,
 ) -> Option<Result<Verified<'t>>> {
     let attempt = || -> Result<Option<Verified<'t>>> {
-        let (jws, alg) = check_form(token, policy)?;
+        let (jws, alg) = check_form(jws::split_compact(token)?, policy)?;
         let mut buf = [0u8; MAX_SIGNATURE];
         let signature = decode_signature(jws.signature, &mut buf)?;
         let message = jws.signing_input.as_bytes();
@@ -178,8 +180,7 @@ pub(crate) fn verify_signature_now<'t>(
 }
 
 /// Steps 1–3: form, algorithm, header rules.
-fn check_form<'t>(token: &'t str, policy: Policy<'_>) -> Result<(jws::Jws<'t>, SigningAlgorithm)> {
-    let jws = jws::split(token)?;
+fn check_form<'t>(jws: jws::Jws<'t>, policy: Policy<'_>) -> Result<(jws::Jws<'t>, SigningAlgorithm)> {
     let alg = match &jws.header.alg {
         Ok(alg) if (policy.accepts)(*alg) => *alg,
         Ok(alg) => return Err(IdTokenError::AlgorithmNotAllowed(alg.as_str().to_owned()).into()),
