@@ -202,13 +202,51 @@ pub(crate) fn split_compact(compact: Compact<'_>) -> Result<Jws<'_>, IdTokenErro
     // Decoded on the stack: a header is a few dozen bytes, and this runs on every verification.
     let header: Header = super::with_decoded(&token[..first], |json| {
         let json = json.ok_or_else(|| malformed("the header is not base64url"))?;
-        serde_json::from_str(json).map_err(|_| not_json())
+        match plain_header(json) {
+            Some(header) => Ok(header),
+            None => serde_json::from_str(json).map_err(|_| not_json()),
+        }
     })?;
     Ok(Jws {
         header,
         signing_input: &token[..second],
         payload: &token[first + 1..second],
         signature: &token[second + 1..],
+    })
+}
+
+/// The header of the plain shape ([`super::plain`]), read as [`HeaderVisitor`] reads it; `None`
+/// for any other header (`crit` among them) and for one the visitor refuses, which serde_json
+/// then reads (and refuses).
+fn plain_header(json: &str) -> Option<Header> {
+    let mut r = super::plain::Reader::open(json)?;
+    let (mut alg, mut kid, mut typ) = (None, None, None);
+    let mut others: Vec<String> = Vec::new();
+    while let Some(name) = r.name()? {
+        let fresh = match name {
+            "alg" => super::once(&mut alg, r.string()?),
+            "kid" => super::once(&mut kid, r.string()?),
+            "typ" => super::once(&mut typ, r.string()?),
+            "crit" => return None,
+            other => {
+                r.value()?;
+                // The visitor's linear check, kept to its bound.
+                if others.len() >= 8 || others.iter().any(|o| o == other) {
+                    return None;
+                }
+                others.push(other.to_owned());
+                Ok(())
+            }
+        };
+        fresh.ok()?;
+    }
+    let alg = alg?;
+    Some(Header {
+        alg: alg.parse::<SigningAlgorithm>().map_err(|_| alg.to_owned()),
+        kid: kid.map(str::to_owned),
+        typ: typ.map(str::to_owned),
+        crit: None,
+        others,
     })
 }
 
@@ -299,6 +337,53 @@ mod tests {
         ] {
             assert!(matches!(split(&bad), Err(IdTokenError::Malformed(_))), "{bad}");
         }
+    }
+
+    /// The header as the plain reader and as serde_json read it.
+    fn both(json: &str) -> (Option<Header>, Option<Header>) {
+        (plain_header(json), serde_json::from_str(json).ok())
+    }
+
+    fn same(a: &Header, b: &Header) -> bool {
+        (&a.alg, &a.kid, &a.typ, &a.crit, &a.others) == (&b.alg, &b.kid, &b.typ, &b.crit, &b.others)
+    }
+
+    #[test]
+    fn the_plain_header_reader_agrees_with_the_visitor() {
+        for json in [
+            r#"{"alg":"RS256"}"#,
+            r#"{"alg":"RS256","kid":"k-1","typ":"at+jwt"}"#,
+            r#" { "typ" : "JWT" , "alg" : "none" , "x5t" : "abc" , "n" : [1, "b"] , "z" : null } "#,
+            r#"{"alg":"ES256","kid":"日本語😀"}"#,
+            r#"{"alg":"RS256","a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1}"#,
+        ] {
+            let (plain, serde) = both(json);
+            let (plain, serde) = (plain.expect(json), serde.expect(json));
+            assert!(same(&plain, &serde), "{json}: {plain:?} vs {serde:?}");
+        }
+        // Left to serde_json: escapes, crit, nested values, repeats, more than eight others,
+        // wrong types, no alg; serde_json then refuses or reads them as before.
+        for json in [
+            r#"{"alg":"RS\u0032\u0035\u0036"}"#,
+            r#"{"alg":"RS256","crit":["b64"],"b64":false}"#,
+            r#"{"alg":"RS256","jwk":{"kty":"EC"}}"#,
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+            r#"{"alg":"RS256","kid":"a","kid":"a"}"#,
+            r#"{"alg":"RS256","x":1,"x":1}"#,
+            r#"{"alg":"RS256","a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}"#,
+            r#"{"alg":"RS256","kid":1}"#,
+            r#"{"alg":null}"#,
+            r#"{"kid":"k"}"#,
+        ] {
+            assert!(plain_header(json).is_none(), "{json}");
+        }
+        let (_, escaped) = both(r#"{"alg":"RS\u0032\u0035\u0036"}"#);
+        assert_eq!(
+            escaped.expect("serde_json reads escapes").alg,
+            Ok(SigningAlgorithm::RS256)
+        );
+        let (_, many) = both(r#"{"alg":"RS256","a":1,"b":1,"c":1,"d":1,"e":1,"f":1,"g":1,"h":1,"i":1}"#);
+        assert_eq!(many.expect("nine others are fine").others.len(), 9);
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub(crate) mod hmac;
 pub mod jwks;
 pub(crate) mod jws;
 pub(crate) mod keys;
+pub(crate) mod plain;
 pub(crate) mod replay;
 mod sign;
 
