@@ -195,3 +195,10 @@ pub fn access_token_claims(verifier: &AccessTokenVerifier, payload: &[u8]) -> Re
     let part = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload);
     verifier.check_payload(&part)
 }
+
+/// Whether the JWS header reader's fast path for plain headers (no escapes, no nesting, no
+/// `crit`) reads `json` as serde_json's header visitor does, whenever it reads it at all; text
+/// that is not UTF-8 never reaches either.
+pub fn jws_header_readers_agree(json: &[u8]) -> bool {
+    std::str::from_utf8(json).map_or(true, crate::jose::jws::header_readers_agree)
+}

@@ -5,12 +5,14 @@
 //! reference: an accepted payload is a JSON object without a repeated member whose claims are
 //! what serde_json reads there, from the issuer, for the API, live, and of the policy's kind.
 //! A refusal never quotes a claim value (the issuer's aside, which `IssuerMismatch` names).
+//! The same bytes also go to the JWS header reader, whose plain fast path must read a header as
+//! serde_json's visitor does whenever it reads one.
 #![no_main]
 
 use std::sync::LazyLock;
 
 use authing_oidc::access_token::{AccessTokenVerifier, TypPolicy};
-use authing_oidc::fuzzing::access_token_claims;
+use authing_oidc::fuzzing::{access_token_claims, jws_header_readers_agree};
 use authing_oidc_fuzz::{CLIENT_ID, ISSUER, NOW, authing_client, check_error};
 use libfuzzer_sys::fuzz_target;
 use serde::de::{self, Deserializer, IgnoredAny};
@@ -76,6 +78,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let strict = first & 1 == 1;
+    // The same object read as a JWS header: the plain fast path agrees with serde_json's visitor
+    // whenever it reads one.
+    assert!(
+        jws_header_readers_agree(payload),
+        "the plain header reader and serde_json read a header differently"
+    );
     let result = access_token_claims(&VERIFIERS[usize::from(strict)], payload);
     let names = serde_json::from_slice::<Names>(payload).ok().map(|n| n.0);
     let reference = serde_json::from_slice::<Value>(payload).ok();

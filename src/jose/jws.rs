@@ -250,6 +250,25 @@ fn plain_header(json: &str) -> Option<Header> {
     })
 }
 
+/// Whether the plain reader, when it reads `json` as a header at all, reads what serde_json's
+/// visitor reads there (the fuzz targets' differential check of [`plain_header`]).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn header_readers_agree(json: &str) -> bool {
+    let Some(plain) = plain_header(json) else {
+        return true;
+    };
+    serde_json::from_str::<Header>(json).is_ok_and(|by_serde| {
+        (&plain.alg, &plain.kid, &plain.typ, &plain.crit, &plain.others)
+            == (
+                &by_serde.alg,
+                &by_serde.kid,
+                &by_serde.typ,
+                &by_serde.crit,
+                &by_serde.others,
+            )
+    })
+}
+
 impl<'de> Deserialize<'de> for Header {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_map(HeaderVisitor)
