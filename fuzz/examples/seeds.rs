@@ -322,6 +322,11 @@ fn access_token_claims(seeds: &mut Seeds) {
         ),
         (1, "[]".to_owned()),
         (0, "{}".to_owned()),
+        // JWS headers: the target reads the same bytes as a header too (the plain reader's
+        // differential check), which needs objects with an `alg` to start from.
+        (0, r#"{"alg":"RS256","kid":"rsa-1","typ":"at+jwt"}"#.to_owned()),
+        (1, r#"{"typ":"JWT","alg":"ES256","x5t":"abc","n":[1,"b"],"z":null}"#.to_owned()),
+        (0, r#"{"alg":"EdDSA","kid":"k","crit":["b64"],"b64":false}"#.to_owned()),
     ];
     for (selector, payload) in cases {
         seeds.add("access_token_claims", at(selector, payload));
