@@ -114,7 +114,9 @@ impl ClientKey {
             .and_then(|r| r.strip_suffix("-----END PRIVATE KEY-----"))
             .ok_or_else(|| rejected("PKCS#8 PEM (-----BEGIN PRIVATE KEY-----) or a JWK"))?;
         // Every copy of the key made here is wiped when dropped, on success and on error.
-        let b64: Zeroizing<String> = Zeroizing::new(body.chars().filter(|c| !c.is_whitespace()).collect());
+        // (Sized once: a growing buffer would leave its earlier copies behind unwiped.)
+        let mut b64 = Zeroizing::new(String::with_capacity(body.len()));
+        b64.extend(body.chars().filter(|c| !c.is_whitespace()));
         let der = Zeroizing::new(
             STANDARD
                 .decode(b64.as_bytes())
